@@ -1,0 +1,1 @@
+"""Metrics, experiments and the LaMP-2 movie-tagging benchmark."""

@@ -1,0 +1,386 @@
+"""PREMIUM-Embed: a frozen shared encoder plus a few kilobytes of per-user parameters."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Optional, Sequence
+
+import numpy as np
+import torch
+
+from langchain_premium.encoding import TagEmbeddingCache
+from langchain_premium.errors import CorruptStateError, SchemaVersionError
+from langchain_premium.losses import PreferenceLoss
+from langchain_premium.records import PreferencePair, TagSet
+from langchain_premium.selectors.base import BaseSelector, SelectionContext
+from langchain_premium.selectors.sets import (
+    best_sets,
+    fill_distinct,
+    random_subset,
+    sample_by_probability,
+    softmax,
+    to_tag_set,
+    top_k,
+)
+from langchain_premium.tags import TagLibrary
+
+STATE_FORMAT = 1
+
+
+@dataclass
+class EmbedState:
+    """One user's learned parameters, keyed by tag name so the library may grow or shrink.
+
+    ``bias`` and ``precision`` are aligned with ``tags``; ``precision`` is the diagonal of the
+    Laplace approximation of the posterior over ``bias`` (how sure the model is about each tag).
+    """
+
+    tags: list[str]
+    bias: np.ndarray
+    precision: np.ndarray
+    user_vector: np.ndarray
+    log_scale: float
+    n_updates: int = 0
+    n_pairs: int = 0
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index = {tag: i for i, tag in enumerate(self.tags)}
+
+    def aligned(self, tags: Sequence[str], prior_precision: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(bias, precision)`` for ``tags``; a tag never seen gets the prior (0, prior)."""
+        bias = np.zeros(len(tags), dtype=np.float32)
+        precision = np.full(len(tags), prior_precision, dtype=np.float32)
+        for j, tag in enumerate(tags):
+            i = self._index.get(tag)
+            if i is not None:
+                bias[j], precision[j] = self.bias[i], self.precision[i]
+        return bias, precision
+
+
+class EmbedSelector(BaseSelector):
+    """PREMIUM-Embed (paper Section 4) made cheap enough to serve every user.
+
+    The score of tag ``t`` for query ``q`` is a dot product of a query encoder and a tag encoder,
+    both built on the shared, frozen MiniLM embedding ``e(.)``::
+
+        E_q(q) = [scale * e(q) + w, 1]        E_t(t) = [e(t), b_t]
+        score(q, t) = scale * e(q).e(t) + w.e(t) + b_t
+
+    The per-user parameters are ``scale``, the user vector ``w`` (generalises to tags that mean
+    similar things) and one bias ``b_t`` per tag: a few kilobytes, not a copy of the model. They
+    are trained on every stored pair (the replay buffer) with the paper's preference loss (Eq. 1),
+    the entropy regulariser and AdamW, with a Gaussian prior that keeps them near the untrained
+    retriever until the user's feedback says otherwise.
+
+    Exploration: ``exploration="thompson"`` (default) draws each exploration set from the
+    posterior over the biases, so it tries tags the model is unsure about rather than tags at
+    random; ``"random"`` is the paper's ``m_r`` uniformly random sets.
+
+    Args:
+        exploration: ``"thompson"`` or ``"random"``.
+        selection: how the selector's own sets are chosen: ``"greedy"`` (the best-scoring sets)
+            or ``"sample"`` (the paper's probability sampling from the softmax).
+        lr: AdamW learning rate.
+        steps: optimisation steps per update (warm-started from the previous state).
+        entropy_weight: weight ``delta`` of the entropy regulariser.
+        prior_precision: precision of the Gaussian prior on each bias (1 / variance).
+        vector_precision: precision of the prior on ``w``.
+        initial_scale: the starting weight of query-tag similarity (the untrained retriever).
+        buffer_size: the most recent pairs replayed per update (``None``: all of them).
+        exploration_scale: multiplies the posterior spread when sampling exploration sets.
+        use_user_vector: learn ``w`` as well as the biases.
+        seed: not used for learning (it is deterministic); kept for a uniform interface.
+
+    Example:
+        >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
+    """
+
+    name = "premium-embed"
+    learns = True
+
+    def __init__(
+        self,
+        *,
+        exploration: Literal["thompson", "random"] = "thompson",
+        selection: Literal["greedy", "sample"] = "greedy",
+        lr: float = 0.1,
+        steps: int = 40,
+        entropy_weight: float = 4e-3,
+        prior_precision: float = 1.0,
+        vector_precision: float = 10.0,
+        initial_scale: float = 10.0,
+        buffer_size: Optional[int] = 1000,
+        exploration_scale: float = 1.0,
+        use_user_vector: bool = True,
+    ) -> None:
+        self.exploration = exploration
+        self.selection = selection
+        self.lr = lr
+        self.steps = steps
+        self.entropy_weight = entropy_weight
+        self.prior_precision = prior_precision
+        self.vector_precision = vector_precision
+        self.initial_scale = initial_scale
+        self.buffer_size = buffer_size
+        self.exploration_scale = exploration_scale
+        self.use_user_vector = use_user_vector
+        if exploration not in ("thompson", "random"):
+            raise ValueError(f"exploration must be 'thompson' or 'random', got {exploration!r}")
+        if selection not in ("greedy", "sample"):
+            raise ValueError(f"selection must be 'greedy' or 'sample', got {selection!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbedSelector(exploration={self.exploration!r}, selection={self.selection!r}, "
+            f"lr={self.lr}, steps={self.steps}, entropy_weight={self.entropy_weight})"
+        )
+
+    # -- state -------------------------------------------------------------------------------
+
+    def initial_state(self, library: TagLibrary) -> EmbedState:
+        tags = list(library.all_tags)
+        return EmbedState(
+            tags=tags,
+            bias=np.zeros(len(tags), dtype=np.float32),
+            precision=np.full(len(tags), self.prior_precision, dtype=np.float32),
+            user_vector=np.zeros(0, dtype=np.float32),
+            log_scale=float(np.log(self.initial_scale)),
+        )
+
+    def dumps(self, state: EmbedState) -> bytes:
+        buffer = io.BytesIO()
+        meta = {
+            "format": STATE_FORMAT,
+            "log_scale": state.log_scale,
+            "n_updates": state.n_updates,
+            "n_pairs": state.n_pairs,
+        }
+        np.savez(
+            buffer,
+            meta=np.array(json.dumps(meta)),
+            tags=np.array(state.tags, dtype=str),
+            bias=state.bias.astype(np.float32),
+            precision=state.precision.astype(np.float32),
+            user_vector=state.user_vector.astype(np.float32),
+        )
+        return buffer.getvalue()
+
+    def loads(self, blob: bytes, library: TagLibrary) -> EmbedState:
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {key: data[key] for key in ("tags", "bias", "precision", "user_vector")}
+        except Exception as exc:  # any decoding failure means the blob is not a state we wrote
+            raise CorruptStateError(f"the stored PREMIUM-Embed state cannot be read: {exc}") from exc
+        if meta.get("format") != STATE_FORMAT:
+            raise SchemaVersionError(
+                f"PREMIUM-Embed state format {meta.get('format')!r} is not supported "
+                f"(this version reads format {STATE_FORMAT})"
+            )
+        return EmbedState(
+            tags=[str(t) for t in arrays["tags"]],
+            bias=arrays["bias"],
+            precision=arrays["precision"],
+            user_vector=arrays["user_vector"],
+            log_scale=float(meta["log_scale"]),
+            n_updates=int(meta["n_updates"]),
+            n_pairs=int(meta["n_pairs"]),
+        )
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _tag_scores(
+        self, state: EmbedState, tags: Sequence[str], matrix: np.ndarray, bias: np.ndarray,
+        query_embedding: Optional[np.ndarray],
+    ) -> np.ndarray:
+        scores = bias.astype(np.float64).copy()
+        if state.user_vector.size:
+            scores += matrix @ state.user_vector
+        if query_embedding is not None:
+            scores += np.exp(state.log_scale) * (matrix @ query_embedding)
+        return scores
+
+    def scores(self, state: EmbedState, context: SelectionContext) -> np.ndarray:
+        tags = list(context.library.all_tags)
+        bias, _ = state.aligned(tags, self.prior_precision)
+        matrix = context.tag_cache.matrix(tags)
+        return self._tag_scores(state, tags, matrix, bias, context.query_embedding)
+
+    def select(
+        self,
+        state: EmbedState,
+        context: SelectionContext,
+        *,
+        k: int,
+        m: int,
+        n_explore: int,
+        explore: bool,
+        rng: np.random.Generator,
+    ) -> list[TagSet]:
+        library = context.library
+        all_tags = list(library.all_tags)
+        ordinary = len(library.tags)
+        matrix = context.tag_cache.matrix(all_tags)
+        bias, precision = state.aligned(all_tags, self.prior_precision)
+        mean = self._tag_scores(state, all_tags, matrix, bias, context.query_embedding)
+        n_explore = n_explore if explore else 0
+        n_own = m - n_explore
+
+        # The selector's own sets: the best-scoring ones (or the paper's probability sampling).
+        fallback = best_sets(mean[:ordinary], k, m + m)
+        if explore and self.selection == "sample":
+            probs = softmax(mean[:ordinary])
+            own = fill_distinct([], lambda: sample_by_probability(probs, k, rng), n_own, fallback)
+        else:
+            own = fallback[:n_own]
+        own_styles = _styles(library, mean)
+        result = [to_tag_set(all_tags, s, mean, "selector", own_styles) for s in own]
+
+        def thompson_draw() -> np.ndarray:
+            noise = rng.standard_normal(len(all_tags)) / np.sqrt(precision)
+            return mean + self.exploration_scale * noise
+
+        draws: list[np.ndarray] = []
+
+        def propose() -> tuple[int, ...]:
+            if self.exploration == "random":
+                return random_subset(ordinary, k, rng)
+            draws.append(thompson_draw())
+            return top_k(draws[-1][:ordinary], k)
+
+        explored = fill_distinct(own, propose, n_explore, best_sets(mean[:ordinary], k, 2 * m + 1))
+        for subset in explored:
+            if self.exploration == "random" or not draws:
+                styles = tuple(a if rng.random() < 0.5 else b for a, b in library.binary_pairs)
+            else:
+                styles = _styles(library, draws[-1])
+            result.append(to_tag_set(all_tags, subset, mean, "exploration", styles))
+        return result
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def learn(
+        self,
+        state: EmbedState,
+        pairs: Sequence[PreferencePair],
+        library: TagLibrary,
+        tag_cache: TagEmbeddingCache,
+        rng: np.random.Generator,
+    ) -> EmbedState:
+        if not pairs:
+            return state
+        replay = list(pairs)[-self.buffer_size :] if self.buffer_size else list(pairs)
+        # The tag universe: the library, every tag the state knows, every tag in a pair.
+        universe = list(dict.fromkeys([*library.all_tags, *state.tags,
+                                       *(t for p in replay for t in p.winner.all_tags + p.loser.all_tags)]))
+        index = {tag: i for i, tag in enumerate(universe)}
+        ordinary_idx = [index[t] for t in library.tags]
+        matrix = tag_cache.matrix(universe)
+        bias0, _ = state.aligned(universe, self.prior_precision)
+
+        problem = _PairProblem.build(replay, index, matrix)
+        params = {
+            "bias": torch.tensor(bias0, requires_grad=True),
+            "log_scale": torch.tensor(float(state.log_scale), requires_grad=True),
+        }
+        if self.use_user_vector:
+            start = state.user_vector if state.user_vector.size else np.zeros(matrix.shape[1], np.float32)
+            params["user_vector"] = torch.tensor(start, requires_grad=True)
+        loss_fn = PreferenceLoss(self.entropy_weight)
+        # Weight decay is zero: the Gaussian prior below is the regulariser, so the same
+        # objective gives the Laplace posterior used for exploration.
+        optimiser = torch.optim.AdamW(list(params.values()), lr=self.lr, weight_decay=0.0)
+        tag_matrix = torch.from_numpy(matrix)
+        n = len(replay)
+        log_scale0 = float(np.log(self.initial_scale))
+        for _ in range(self.steps):
+            optimiser.zero_grad()
+            logits = problem.logits(params, tag_matrix)
+            loss = loss_fn(problem.gather(logits, problem.winners), problem.gather(logits, problem.losers),
+                           logits[:, ordinary_idx])
+            prior = 0.5 * self.prior_precision * params["bias"].pow(2).sum()
+            prior = prior + 0.5 * (params["log_scale"] - log_scale0).pow(2)
+            if self.use_user_vector:
+                prior = prior + 0.5 * self.vector_precision * params["user_vector"].pow(2).sum()
+            (loss + prior / n).backward()
+            optimiser.step()
+
+        with torch.no_grad():
+            logits = problem.logits(params, tag_matrix)
+            margin = (problem.gather(logits, problem.winners).sum(-1)
+                      - problem.gather(logits, problem.losers).sum(-1)).numpy()
+        # Diagonal Gauss-Newton (Laplace) precision: prior + sum_i sigma'(z_i) x_it^2.
+        curvature = (1.0 / (1.0 + np.exp(-margin))) * (1.0 / (1.0 + np.exp(margin)))
+        precision = self.prior_precision + (problem.design**2).T @ curvature
+        user_vector = params["user_vector"].detach().numpy() if self.use_user_vector else np.zeros(0, np.float32)
+        return EmbedState(
+            tags=universe,
+            bias=params["bias"].detach().numpy().astype(np.float32),
+            precision=precision.astype(np.float32),
+            user_vector=user_vector.astype(np.float32),
+            log_scale=float(params["log_scale"].detach()),
+            n_updates=state.n_updates + 1,
+            n_pairs=len(pairs),
+        )
+
+
+def _styles(library: TagLibrary, scores: np.ndarray) -> tuple[str, ...]:
+    """The higher-scoring style of each binary pair."""
+    position = {tag: i for i, tag in enumerate(library.all_tags)}
+    return tuple(a if scores[position[a]] >= scores[position[b]] else b for a, b in library.binary_pairs)
+
+
+@dataclass
+class _PairProblem:
+    """The replayed pairs as tensors: each pair's query, winner tags and loser tags."""
+
+    queries: torch.Tensor  # (N, d)
+    winners: torch.Tensor  # (N, kmax) tag indices, padded with -1
+    losers: torch.Tensor
+    design: np.ndarray  # (N, U): +1 winner tag, -1 loser tag (shared tags cancel)
+    similarity: torch.Tensor  # (N, U): e(q_i) . e(t)
+
+    @classmethod
+    def build(cls, pairs: Sequence[PreferencePair], index: dict[str, int], matrix: np.ndarray) -> "_PairProblem":
+        dim = matrix.shape[1]
+        queries = np.stack([
+            p.query_embedding if p.query_embedding is not None else np.zeros(dim, np.float32)
+            for p in pairs
+        ]).astype(np.float32)
+        width = max(max(len(p.winner.all_tags), len(p.loser.all_tags)) for p in pairs)
+
+        def padded(sets: list[tuple[str, ...]]) -> torch.Tensor:
+            out = np.full((len(sets), width), -1, dtype=np.int64)
+            for i, tags in enumerate(sets):
+                out[i, : len(tags)] = [index[t] for t in tags]
+            return torch.from_numpy(out)
+
+        design = np.zeros((len(pairs), len(index)), dtype=np.float32)
+        for i, p in enumerate(pairs):
+            for t in p.winner.all_tags:
+                design[i, index[t]] += 1.0
+            for t in p.loser.all_tags:
+                design[i, index[t]] -= 1.0
+        return cls(
+            queries=torch.from_numpy(queries),
+            winners=padded([p.winner.all_tags for p in pairs]),
+            losers=padded([p.loser.all_tags for p in pairs]),
+            design=design,
+            similarity=torch.from_numpy(queries @ matrix.T),
+        )
+
+    def logits(self, params: dict[str, torch.Tensor], tag_matrix: torch.Tensor) -> torch.Tensor:
+        """``(N, U)`` scores of every tag for every replayed query."""
+        per_tag = params["bias"]
+        if "user_vector" in params:
+            per_tag = per_tag + tag_matrix @ params["user_vector"]
+        return params["log_scale"].exp() * self.similarity + per_tag
+
+    @staticmethod
+    def gather(logits: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Scores at ``indices`` per row; padding (-1) scores zero."""
+        safe = indices.clamp(min=0)
+        return torch.where(indices >= 0, logits.gather(1, safe), torch.zeros((), dtype=logits.dtype))

@@ -1,0 +1,1 @@
+"""Simulated users, annotators and the shipped query sets."""
