@@ -76,7 +76,11 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         llm: any chat model (or Runnable taking a prompt value and returning a message).
         tag_library: the tags to choose from (default: the paper's library).
         memory: where interactions, preferences and learned states live (default: in memory).
-        selector: how tag sets are chosen and learned (default: :class:`EmbedSelector`).
+        selector: how tag sets are chosen and learned (default: PREMIUM-Embed, see ``encoder``).
+        encoder: the default learner's encoders: ``"adapter"`` (a frozen shared encoder plus a few
+            kilobytes per user, :class:`EmbedSelector`) or ``"finetune"`` (the paper's full
+            fine-tuning of both encoders per user, :class:`FinetuneSelector`; needs
+            ``SQLiteMemory(store_text=True)`` because it retrains on the query text).
         embeddings: the shared frozen encoder (default: the packaged all-MiniLM-L6-v2).
         prompt: template with ``{query}``, ``{tags}``, ``{style_instruction}`` (and optional
             ``history``) variables.
@@ -93,7 +97,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     llm: Runnable
     tag_library: TagLibrary = Field(default_factory=TagLibrary.default)
     memory: SQLiteMemory = Field(default_factory=SQLiteMemory)
-    selector: BaseSelector = Field(default_factory=EmbedSelector)
+    selector: Optional[BaseSelector] = None
+    encoder_kind: Literal["adapter", "finetune"] = Field(default="adapter", alias="encoder")
     embeddings: Optional[Embeddings] = None
     prompt: BasePromptTemplate = DEFAULT_GENERATION_PROMPT
     k: int = 3
@@ -105,7 +110,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     method: Optional[str] = None
     seed: Optional[int] = None
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
     _rng: np.random.Generator = PrivateAttr()
     _rng_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -129,6 +134,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             raise ValueError(f"n_explore (m_r) must be between 0 and m={self.m}, got {self.n_explore}")
         if self.update_every < 0:
             raise ValueError(f"update_every must be >= 0, got {self.update_every}")
+        if self.selector is None:
+            self.selector = _default_selector(self.encoder_kind)
         self._rng = check_random_state(self.seed)
         return self
 
@@ -155,7 +162,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         return get_unique_config_specs([*self.llm.config_specs, *own])
 
     @property
-    def encoder(self) -> Embeddings:
+    def shared_encoder(self) -> Embeddings:
         """The shared frozen encoder (loaded on first use)."""
         if self.embeddings is None:
             from langchain_premium.offline import default_embeddings
@@ -166,7 +173,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     @property
     def tag_cache(self) -> TagEmbeddingCache:
         if self._tag_cache is None:
-            self._tag_cache = TagEmbeddingCache(self.encoder)
+            self._tag_cache = TagEmbeddingCache(self.shared_encoder)
         return self._tag_cache
 
     # -- invocation --------------------------------------------------------------------------
@@ -181,7 +188,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
 
     def _invoke(self, input: PremiumInput, run_manager: CallbackManagerForChainRun, config: RunnableConfig) -> PremiumResult:
         request = self._parse(input, config)
-        query_embedding = embed_query(self.encoder, request.query)
+        query_embedding = embed_query(self.shared_encoder, request.query)
         tag_sets = self._select(request, query_embedding)
         prompts = self._prompts(request, tag_sets)
         outputs = self.llm.batch(prompts, self._child_config(config, run_manager), return_exceptions=True)
@@ -191,13 +198,24 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         self, input: PremiumInput, run_manager: AsyncCallbackManagerForChainRun, config: RunnableConfig
     ) -> PremiumResult:
         request = self._parse(input, config)
-        query_embedding = await aembed_query(self.encoder, request.query)
+        query_embedding = await aembed_query(self.shared_encoder, request.query)
         tag_sets = await asyncio.to_thread(self._select, request, query_embedding)
         prompts = self._prompts(request, tag_sets)
         outputs = await self.llm.abatch(prompts, self._child_config(config, run_manager), return_exceptions=True)
         return await asyncio.to_thread(
             self._finish, request, str(run_manager.run_id), query_embedding, tag_sets, outputs
         )
+
+    def select_tag_sets(self, query: str, *, user_id: str, explore: bool = False) -> list[TagSet]:
+        """The tag sets this runnable would use for ``query``, without calling the model or
+        storing anything (for evaluation, previews and debugging).
+
+        Example:
+            >>> [s.tags for s in premium.select_tag_sets("Plan a trip", user_id="alice")]  # doctest: +SKIP
+            [('Adventure travel', 'Budget travel', 'Backpacking'), ...]
+        """
+        request = self._parse(query, {"configurable": {"user_id": user_id, "explore": explore}})
+        return self._select(request, embed_query(self.shared_encoder, request.query))
 
     def _child_config(self, config: RunnableConfig, run_manager: Any) -> RunnableConfig:
         # The m model calls nest under this run and run concurrently (all m unless capped).
@@ -385,7 +403,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         """
         state = self._load_state(user_id)
         dim = self.tag_cache.matrix(self.tag_library.tags[:1]).shape[1]
-        query_embedding = embed_query(self.encoder, query) if query else None
+        query_embedding = embed_query(self.shared_encoder, query) if query else None
         context = SelectionContext(
             library=self.tag_library, tag_cache=self.tag_cache,
             query_embedding=query_embedding if query_embedding is not None else np.zeros(dim, np.float32),
@@ -416,6 +434,14 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         data = self.memory.export_user(user_id)
         data["profile"] = self.user_profile(user_id).to_dict()
         return data
+
+
+def _default_selector(encoder: str) -> BaseSelector:
+    if encoder == "finetune":
+        from langchain_premium.selectors.finetune import FinetuneSelector
+
+        return FinetuneSelector()
+    return EmbedSelector()
 
 
 def _split_messages(messages: list[BaseMessage]) -> tuple[Any, list[BaseMessage]]:
