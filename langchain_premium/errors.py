@@ -9,6 +9,7 @@ __all__ = [
     "SchemaVersionError",
     "CorruptStateError",
     "CandidateGenerationError",
+    "MissingTextError",
 ]
 
 
@@ -37,3 +38,7 @@ class CorruptStateError(PremiumError):
 
 class CandidateGenerationError(PremiumError):
     """One or more of the m model calls for a query failed (see ``on_llm_error``)."""
+
+
+class MissingTextError(PremiumError, ValueError):
+    """A learner needs the query text, but the memory did not keep it (``store_text=False``)."""

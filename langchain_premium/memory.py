@@ -320,7 +320,8 @@ class SQLiteMemory:
     def pairs(
         self, user_id: str, *, method: Optional[str] = None, limit: Optional[int] = None
     ) -> list[PreferencePair]:
-        """A user's preference pairs, oldest first, with their tag sets and query embedding.
+        """A user's preference pairs, oldest first, with their tag sets and query embedding (and
+        the query text when this memory stores text).
 
         ``method`` keeps pairs from runs of that method; ``limit`` keeps the most recent pairs.
 
@@ -328,7 +329,7 @@ class SQLiteMemory:
         ('Art',)
         """
         sql = (
-            "SELECT p.id, p.run_id, p.winner, p.loser, i.candidates, i.query_embedding"
+            "SELECT p.id, p.run_id, p.winner, p.loser, i.candidates, i.query_embedding, i.query"
             " FROM preference_pairs AS p JOIN interactions AS i ON i.run_id = p.run_id"
             " WHERE p.user_id = ?"
         )
@@ -360,6 +361,7 @@ class SQLiteMemory:
                     loser=loser,
                     query_embedding=_decode_embedding(run_id, row["query_embedding"]),
                     id=row["id"],
+                    query=row["query"],  # NULL unless the memory stores text
                 )
             )
         return result

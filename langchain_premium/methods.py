@@ -7,9 +7,12 @@ from typing import Any, Callable, Optional
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables import Runnable
 
+from langchain_premium.baselines import OPPURunnable, TidyBotRunnable
 from langchain_premium.memory import SQLiteMemory
 from langchain_premium.runnable import PremiumRunnable
 from langchain_premium.selectors import EmbedSelector, RandomSelector, RetrieverSelector
+from langchain_premium.selectors.population import PopulationSelector
+from langchain_premium.selectors.prompt import PromptSelector
 from langchain_premium.tags import TagLibrary
 
 #: ``build(llm, *, tag_library, memory, embeddings, k, m, seed, **options) -> Runnable``
@@ -73,3 +76,50 @@ register_method("premium-embed-paper")(
 )
 register_method("vanilla")(_premium(RandomSelector))
 register_method("ralm")(_premium(RetrieverSelector))
+
+
+# -- selectors that read the memory, and the text baselines (they need the memory itself) -------
+
+
+def _population(llm: Runnable, *, memory: SQLiteMemory, seed: Optional[int] = None,
+                **kwargs: Any) -> PremiumRunnable:
+    """One PREMIUM-Embed selector trained on every user's pooled pairs (options:
+    ``contributors``, ``selector_options`` for the pooled EmbedSelector)."""
+    selector = PopulationSelector(
+        memory, base=EmbedSelector(**kwargs.pop("selector_options", {})),
+        method=kwargs.get("method"), contributors=kwargs.pop("contributors", None), seed=seed,
+    )
+    return PremiumRunnable(llm=llm, selector=selector, memory=memory, seed=seed, **kwargs)
+
+
+def _premium_prompt(llm: Runnable, *, memory: SQLiteMemory, **kwargs: Any) -> PremiumRunnable:
+    """PREMIUM-Prompt (options: ``candidate_llm`` (default ``llm``), ``history_size`` (s = 5),
+    ``on_invalid``, ``max_retries``); needs ``SQLiteMemory(store_text=True)``."""
+    options = {name: kwargs.pop(name) for name in ("history_size", "on_invalid", "max_retries")
+               if name in kwargs}
+    candidate_llm = kwargs.pop("candidate_llm", None) or llm
+    selector = PromptSelector(candidate_llm, memory=memory, method=kwargs.get("method"), **options)
+    return PremiumRunnable(llm=llm, selector=selector, memory=memory, **kwargs)
+
+
+def _tidybot(llm: Runnable, **kwargs: Any) -> TidyBotRunnable:
+    """TidyBot-style profile baseline; needs ``SQLiteMemory(store_text=True)``."""
+    return TidyBotRunnable(llm=llm, **kwargs)
+
+
+def _oppu(top_k: int) -> MethodFactory:
+    def build(llm: Runnable, **kwargs: Any) -> OPPURunnable:
+        """OPPU-style profile + BM25 baseline; needs ``SQLiteMemory(store_text=True)``."""
+        kwargs.setdefault("method", f"oppu-k{top_k}")
+        return OPPURunnable(llm=llm, top_k=top_k, **kwargs)
+
+    return build
+
+
+register_method("population")(_population)
+# The paper's Appendix C setting: s = 5 past interactions in the candidate generator's prompt.
+register_method("premium-prompt")(_premium_prompt)
+register_method("tidybot")(_tidybot)
+# The paper's Table 3 settings: k = 1, 2, 4 retrieved history items.
+for _top_k in (1, 2, 4):
+    register_method(f"oppu-k{_top_k}")(_oppu(_top_k))

@@ -252,7 +252,10 @@ class OfflineChatModel(BaseChatModel):
     and frames the question through it, shaped by the styles (Brief is short, Thorough adds
     detail, Humorous adds a light remark, ...). The same messages always give the same text.
     A LaMP-2 style prompt that asks for the tag name only is answered with its reference
-    opinion. ``latency`` seconds are slept per call, so concurrency can be observed.
+    opinion (without one: the listed tag the prompt mentions most). The package's helper
+    prompts (PREMIUM-Prompt's candidate generator, the TidyBot summariser, the OPPU profiler)
+    get answers in their formats inferred from the text given (see ``offline_roles``).
+    ``latency`` seconds are slept per call, so concurrency can be observed.
 
     Example:
         >>> from langchain_core.messages import HumanMessage, SystemMessage
@@ -295,6 +298,14 @@ class OfflineChatModel(BaseChatModel):
         reference = _reference_answer(texts)
         if reference is not None:
             return reference
+        # The package's helper prompts (candidate generator, profile writers, tag-only requests
+        # without a reference) are played by offline_roles, deterministically from the text.
+        # Imported here: loading this module alone must not load the package (and torch).
+        from langchain_premium.offline_roles import respond_in_role
+
+        role_answer = respond_in_role([message.type for message in messages], texts)
+        if role_answer is not None:
+            return role_answer
         query = next(
             (text for message, text in zip(reversed(messages), reversed(texts))
              if message.type == "human"),

@@ -63,7 +63,11 @@ class Interaction:
 
 @dataclass(frozen=True)
 class PreferencePair:
-    """The user preferred the answer from ``winner`` over the answer from ``loser``."""
+    """The user preferred the answer from ``winner`` over the answer from ``loser``.
+
+    ``query`` is the query text, present only when the memory stores text (``store_text=True``);
+    learners that retrain text encoders need it.
+    """
 
     run_id: str
     user_id: str
@@ -71,3 +75,4 @@ class PreferencePair:
     loser: TagSet
     query_embedding: Optional[np.ndarray] = field(default=None, compare=False)
     id: Optional[int] = None
+    query: Optional[str] = field(default=None, compare=False, repr=False)  # private text: not in logs

@@ -19,7 +19,13 @@ from langchain_core.runnables.utils import ConfigurableFieldSpec, get_unique_con
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_premium.encoding import TagEmbeddingCache, aembed_query, embed_query
-from langchain_premium.errors import CandidateGenerationError, FeedbackError, StaleStateError
+from langchain_premium.errors import (
+    CandidateGenerationError,
+    CorruptStateError,
+    FeedbackError,
+    SchemaVersionError,
+    StaleStateError,
+)
 from langchain_premium.feedback import feedback_to_pairs
 from langchain_premium.memory import SQLiteMemory
 from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, generation_variables
@@ -365,15 +371,14 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
                 state = self._decode(user_id, stored)
                 new_state = self.selector.learn(state, pairs, self.tag_library, self.tag_cache, self._next_rng())
                 try:
-                    version = self.memory.save_state(
+                    self.memory.save_state(
                         user_id, self.key, self.selector.dumps(new_state),
                         expected_version=None if stored is None else stored.version,
                         pairs_seen=len(pairs),
                     )
                 except StaleStateError:
                     continue  # another process trained first: learn again on top of its state
-                self._states.put(user_id, version, new_state)
-                return True
+                return True  # not cached here: the cache key needs the saved row's updated_at
         raise StaleStateError(f"could not save the state of user {user_id!r}: too many concurrent updates")
 
     def _load_state(self, user_id: str) -> Any:
@@ -382,11 +387,14 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     def _decode(self, user_id: str, stored: Any) -> Any:
         if stored is None:
             return self.selector.initial_state(self.tag_library)
-        cached = self._states.get(user_id, stored.version)
+        # Versions restart at 1 after forget_user (possibly by another process), so the version
+        # alone could bring a forgotten state back; with the save time it names one save.
+        stamp = (stored.version, stored.updated_at)
+        cached = self._states.get(user_id, stamp)
         if cached is not None:
             return cached
         state = self.selector.loads(stored.blob, self.tag_library)
-        self._states.put(user_id, stored.version, state)
+        self._states.put(user_id, stamp, state)
         return state
 
     # -- what the system holds about a user --------------------------------------------------
@@ -430,9 +438,16 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         self._pending.pop(user_id, None)
 
     def export_user(self, user_id: str) -> dict:
-        """Everything held about ``user_id`` as JSON-serialisable data, with their profile."""
+        """Everything held about ``user_id`` as JSON-serialisable data, with their profile.
+
+        If the user's learned state cannot be read, ``profile`` is ``None`` and ``profile_error``
+        says why: the stored rows are exported all the same.
+        """
         data = self.memory.export_user(user_id)
-        data["profile"] = self.user_profile(user_id).to_dict()
+        try:
+            data["profile"] = self.user_profile(user_id).to_dict()
+        except (CorruptStateError, SchemaVersionError) as exc:
+            data["profile"], data["profile_error"] = None, f"{type(exc).__name__}: {exc}"
         return data
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Hashable, Optional
 
 
 class StateCache:
-    """Least-recently-used map ``user_id -> (version, state)``.
+    """Least-recently-used map ``user_id -> (version, state)``; a version is any hashable stamp.
 
     States are loaded on demand and only the ``maxsize`` most recent users are held, so serving
     many users does not mean holding every user's state in memory. A cached state is used only
@@ -19,10 +19,10 @@ class StateCache:
         if maxsize < 1:
             raise ValueError(f"maxsize must be at least 1, got {maxsize}")
         self.maxsize = maxsize
-        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, user_id: str, version: int) -> Optional[Any]:
+    def get(self, user_id: str, version: Hashable) -> Optional[Any]:
         with self._lock:
             item = self._items.get(user_id)
             if item is None or item[0] != version:
@@ -30,7 +30,7 @@ class StateCache:
             self._items.move_to_end(user_id)
             return item[1]
 
-    def put(self, user_id: str, version: int, state: Any) -> None:
+    def put(self, user_id: str, version: Hashable, state: Any) -> None:
         with self._lock:
             self._items[user_id] = (version, state)
             self._items.move_to_end(user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,10 @@ def _clean_tag(tag: Any) -> str:
     cleaned = tag.strip()
     if not cleaned:
         raise ValueError(f"tags must not be empty or whitespace only, got {tag!r}")
+    # Control characters break the one-line tag lists in prompts, and a trailing NUL does not
+    # survive a saved learner state (numpy strings drop it): "Jazz\x00" would become "Jazz".
+    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+        raise ValueError(f"tags must not contain control characters, got {tag!r}")
     return cleaned
 
 

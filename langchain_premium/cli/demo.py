@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         for i in tqdm(range(args.interactions), desc="interactions", unit="ranking"):
             result = premium.invoke(QUERIES[i % len(QUERIES)], config=config)
             # The simulated user prefers answers that talk about more of their interests.
-            hits = [sum(tag.lower() in c.text.lower() for tag in hidden) for c in result.candidates]
+            hits = [sum(bool(re.search(rf"\b{re.escape(tag)}\b", c.text, re.IGNORECASE)) for tag in hidden)
+                    for c in result.candidates]
             result.feedback(sorted(range(len(hits)), key=lambda j: -hits[j]))
         final = premium.invoke(QUERIES[0], config={"configurable": {"user_id": "demo-user", "explore": False}})
         print(f"\nQuery: {final.query}")

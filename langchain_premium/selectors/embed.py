@@ -44,10 +44,25 @@ class EmbedState:
     log_scale: float
     n_updates: int = 0
     n_pairs: int = 0
+    #: Correlated posterior draws of the bias offsets of the tags in ``draw_tags``: shape
+    #: ``(n_draws, len(draw_tags))``. They let exploration tell apart tags that won together.
+    draw_tags: list[str] = field(default_factory=list)
+    draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float16))
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._index = {tag: i for i, tag in enumerate(self.tags)}
+
+    def draw_offsets(self, tags: Sequence[str], draw: int) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets of stored draw ``draw`` for ``tags`` and a mask of the tags it covers."""
+        offsets = np.zeros(len(tags), dtype=np.float64)
+        covered = np.zeros(len(tags), dtype=bool)
+        position = {tag: i for i, tag in enumerate(self.draw_tags)}
+        for j, tag in enumerate(tags):
+            i = position.get(tag)
+            if i is not None:
+                offsets[j], covered[j] = self.draws[draw, i], True
+        return offsets, covered
 
     def aligned(self, tags: Sequence[str], prior_precision: float) -> tuple[np.ndarray, np.ndarray]:
         """``(bias, precision)`` for ``tags``; a tag never seen gets the prior (0, prior)."""
@@ -92,7 +107,11 @@ class EmbedSelector(BaseSelector):
         buffer_size: the most recent pairs replayed per update (``None``: all of them).
         exploration_scale: multiplies the posterior spread when sampling exploration sets.
         use_user_vector: learn ``w`` as well as the biases.
-        seed: not used for learning (it is deterministic); kept for a uniform interface.
+        n_draws: correlated posterior draws kept per user for exploration (0: independent
+            noise per tag). Tags that won together are anti-correlated in the posterior, so these
+            draws try one without the other and tell them apart.
+        max_draw_tags: above this many compared tags, fall back to independent noise (bounds
+            the per-user state and the update cost).
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
@@ -111,10 +130,12 @@ class EmbedSelector(BaseSelector):
         entropy_weight: float = 4e-3,
         prior_precision: float = 1.0,
         vector_precision: float = 10.0,
-        initial_scale: float = 10.0,
+        initial_scale: float = 3.0,
         buffer_size: Optional[int] = 1000,
         exploration_scale: float = 1.0,
         use_user_vector: bool = True,
+        n_draws: int = 16,
+        max_draw_tags: int = 512,
     ) -> None:
         self.exploration = exploration
         self.selection = selection
@@ -127,6 +148,8 @@ class EmbedSelector(BaseSelector):
         self.buffer_size = buffer_size
         self.exploration_scale = exploration_scale
         self.use_user_vector = use_user_vector
+        self.n_draws = n_draws
+        self.max_draw_tags = max_draw_tags
         if exploration not in ("thompson", "random"):
             raise ValueError(f"exploration must be 'thompson' or 'random', got {exploration!r}")
         if selection not in ("greedy", "sample"):
@@ -158,13 +181,16 @@ class EmbedSelector(BaseSelector):
             "n_updates": state.n_updates,
             "n_pairs": state.n_pairs,
         }
-        np.savez(
+        # Compressed: tag names are stored as fixed-width unicode, which compresses well.
+        np.savez_compressed(
             buffer,
             meta=np.array(json.dumps(meta)),
             tags=np.array(state.tags, dtype=str),
             bias=state.bias.astype(np.float32),
             precision=state.precision.astype(np.float32),
             user_vector=state.user_vector.astype(np.float32),
+            draw_tags=np.array(state.draw_tags, dtype=str),
+            draws=state.draws.astype(np.float16),
         )
         return buffer.getvalue()
 
@@ -173,22 +199,41 @@ class EmbedSelector(BaseSelector):
             with np.load(io.BytesIO(blob), allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {key: data[key] for key in ("tags", "bias", "precision", "user_vector")}
+                # States saved before exploration draws existed (same format) have none.
+                arrays["draw_tags"] = data["draw_tags"] if "draw_tags" in data.files else np.zeros(0, str)
+                arrays["draws"] = data["draws"] if "draws" in data.files else np.zeros((0, 0), np.float16)
         except Exception as exc:  # any decoding failure means the blob is not a state we wrote
             raise CorruptStateError(f"the stored PREMIUM-Embed state cannot be read: {exc}") from exc
+        if not isinstance(meta, dict):
+            raise CorruptStateError("the stored PREMIUM-Embed state has no metadata record")
         if meta.get("format") != STATE_FORMAT:
             raise SchemaVersionError(
                 f"PREMIUM-Embed state format {meta.get('format')!r} is not supported "
                 f"(this version reads format {STATE_FORMAT})"
             )
-        return EmbedState(
-            tags=[str(t) for t in arrays["tags"]],
-            bias=arrays["bias"],
-            precision=arrays["precision"],
-            user_vector=arrays["user_vector"],
-            log_scale=float(meta["log_scale"]),
-            n_updates=int(meta["n_updates"]),
-            n_pairs=int(meta["n_pairs"]),
-        )
+        # A blob that decodes but does not fit together would fail later with an IndexError
+        # deep inside selection: refuse it here, by name.
+        n = len(arrays["tags"])
+        shapes = {key: arrays[key].shape for key in ("tags", "bias", "precision", "user_vector")}
+        if shapes["tags"] != (n,) or shapes["bias"] != (n,) or shapes["precision"] != (n,) \
+                or len(shapes["user_vector"]) != 1:
+            raise CorruptStateError(f"the stored PREMIUM-Embed state is inconsistent: shapes {shapes}")
+        if arrays["draws"].size and arrays["draws"].shape[1:] != arrays["draw_tags"].shape:
+            raise CorruptStateError("the stored PREMIUM-Embed exploration draws do not match their tags")
+        try:
+            return EmbedState(
+                tags=[str(t) for t in arrays["tags"]],
+                bias=arrays["bias"],
+                precision=arrays["precision"],
+                user_vector=arrays["user_vector"],
+                log_scale=float(meta["log_scale"]),
+                n_updates=int(meta["n_updates"]),
+                n_pairs=int(meta["n_pairs"]),
+                draw_tags=[str(t) for t in arrays["draw_tags"]],
+                draws=arrays["draws"],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptStateError(f"the stored PREMIUM-Embed state has bad metadata: {exc!r}") from exc
 
     # -- scoring -----------------------------------------------------------------------------
 
@@ -239,8 +284,15 @@ class EmbedSelector(BaseSelector):
         own_styles = _styles(library, mean)
         result = [to_tag_set(all_tags, s, mean, "selector", own_styles) for s in own]
 
+        # Posterior draws: the stored correlated ones first (without replacement within this
+        # query), independent noise for tags they do not cover (new, or never compared).
+        order = list(rng.permutation(len(state.draws))) if len(state.draws) else []
+
         def thompson_draw() -> np.ndarray:
             noise = rng.standard_normal(len(all_tags)) / np.sqrt(precision)
+            if order:
+                offsets, covered = state.draw_offsets(all_tags, order.pop())
+                noise = np.where(covered, offsets, noise)
             return mean + self.exploration_scale * noise
 
         draws: list[np.ndarray] = []
@@ -251,12 +303,15 @@ class EmbedSelector(BaseSelector):
             draws.append(thompson_draw())
             return top_k(draws[-1][:ordinary], k)
 
-        explored = fill_distinct(own, propose, n_explore, best_sets(mean[:ordinary], k, 2 * m + 1))
-        for subset in explored:
+        explored: list[tuple[int, ...]] = []
+        fallback = best_sets(mean[:ordinary], k, 2 * m + 1)
+        for _ in range(n_explore):
+            subset = fill_distinct(own + explored, propose, 1, fallback)[0]
+            explored.append(subset)
             if self.exploration == "random" or not draws:
                 styles = tuple(a if rng.random() < 0.5 else b for a, b in library.binary_pairs)
             else:
-                styles = _styles(library, draws[-1])
+                styles = _styles(library, draws[-1])  # the styles of the same posterior draw
             result.append(to_tag_set(all_tags, subset, mean, "exploration", styles))
         return result
 
@@ -315,6 +370,7 @@ class EmbedSelector(BaseSelector):
         # Diagonal Gauss-Newton (Laplace) precision: prior + sum_i sigma'(z_i) x_it^2.
         curvature = (1.0 / (1.0 + np.exp(-margin))) * (1.0 / (1.0 + np.exp(margin)))
         precision = self.prior_precision + (problem.design**2).T @ curvature
+        draw_tags, draws = self._posterior_draws(problem.design, curvature, universe, rng)
         user_vector = params["user_vector"].detach().numpy() if self.use_user_vector else np.zeros(0, np.float32)
         return EmbedState(
             tags=universe,
@@ -324,7 +380,25 @@ class EmbedSelector(BaseSelector):
             log_scale=float(params["log_scale"].detach()),
             n_updates=state.n_updates + 1,
             n_pairs=len(pairs),
+            draw_tags=draw_tags,
+            draws=draws,
         )
+
+    def _posterior_draws(
+        self, design: np.ndarray, curvature: np.ndarray, universe: list[str], rng: np.random.Generator
+    ) -> tuple[list[str], np.ndarray]:
+        """``n_draws`` samples of the bias offsets from the full Laplace posterior of the tags
+        that appear in the replayed pairs (the others are independent of the data)."""
+        active = np.flatnonzero(np.abs(design).sum(axis=0) > 0)
+        if not self.n_draws or len(active) == 0 or len(active) > self.max_draw_tags:
+            return [], np.zeros((0, 0), dtype=np.float16)
+        x = design[:, active].astype(np.float64)
+        hessian = (x * curvature[:, None]).T @ x + self.prior_precision * np.eye(len(active))
+        # H = L L^T; z ~ N(0, I) gives L^-T z ~ N(0, H^-1).
+        lower = np.linalg.cholesky(hessian)
+        noise = rng.standard_normal((len(active), self.n_draws))
+        draws = np.linalg.solve(lower.T, noise).T
+        return [universe[i] for i in active], draws.astype(np.float16)
 
 
 def _styles(library: TagLibrary, scores: np.ndarray) -> tuple[str, ...]:

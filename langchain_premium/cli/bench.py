@@ -1,0 +1,182 @@
+"""``premium bench``: simulated users against every method; tables, results.json and plots."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+#: Seeds of the users of one seed index are ``base + SEED_STRIDE * seed + user``.
+SEED_STRIDE = 1000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from langchain_premium.evaluation.presets import PRESETS
+    from langchain_premium.simulation.queries import TASK_STYLES
+
+    parser = subparsers.add_parser(
+        "bench",
+        help="reproduce the paper's experiments with simulated users (offline)",
+        description="Run a preset of simulated Ranking-TAGER experiments and print the results "
+                    "as Markdown; write results.json and PNG plots.\n\npresets:\n"
+                    + "\n".join(f"  {p.name:<11} {p.description}" for p in PRESETS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--preset", choices=list(PRESETS), default=None, help="the experiment (default: quick)")
+    parser.add_argument("--quick", action="store_true", help="same as --preset quick")
+    parser.add_argument("--setup", default=None, help="setups k/n, comma-separated (e.g. 3/20,3/50)")
+    parser.add_argument("--methods", default=None,
+                        help="methods, comma-separated: METHODS names or the preset's variants")
+    parser.add_argument("--users", type=int, default=None, help="simulated users per seed")
+    parser.add_argument("--interactions", type=int, default=None, help="rankings each user gives")
+    parser.add_argument("--seeds", type=int, default=None, help="repetitions (mean ± std over seeds)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--annotator", choices=["embedding", "llm"], default="embedding",
+                        help="who ranks: the offline embedding annotator or a chat model")
+    parser.add_argument("--annotator-model", default=None,
+                        help="for --annotator llm: a chat model class as 'package.module:Class'")
+    parser.add_argument("--annotator-kwargs", default="{}",
+                        help="for --annotator llm: JSON keyword arguments of that class")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="the embedding annotator's Plackett-Luce temperature (default 0.015)")
+    parser.add_argument("--task", choices=list(TASK_STYLES), default="routine_writing",
+                        help="the shipped query set")
+    parser.add_argument("--eval-queries", type=int, default=None,
+                        help="use only the first N test queries for Accuracy and Win Rate")
+    parser.add_argument("--jobs", type=int, default=0,
+                        help="worker processes, each loading the encoder once (default 0: one per "
+                             "CPU core, at most one per simulated user; 1: run in this process)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads per process (1 is fastest for these small models)")
+    parser.add_argument("--out", default="bench-results", help="directory for results.json and plots")
+    parser.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    from tqdm.auto import tqdm
+
+    from langchain_premium.evaluation.experiment import run_experiment
+    from langchain_premium.evaluation.presets import get_preset, tag_based_methods
+    from langchain_premium.evaluation.report import Cell, Report
+    from langchain_premium.methods import METHODS
+    from langchain_premium.simulation.queries import load_queries
+
+    name = "quick" if args.quick or args.preset is None else args.preset
+    if args.quick and args.preset not in (None, "quick"):
+        raise SystemExit("--quick is --preset quick; give one or the other")
+    preset = get_preset(name)
+    if preset.rows is None and not args.methods:
+        tagged = tag_based_methods()
+        if preset.view == "win_rate":  # the methods without tags, against PREMIUM-Embed
+            rows = [m for m in METHODS if m not in tagged] + ["premium-embed"]
+        else:
+            rows = tagged
+        preset = preset.with_overrides(methods=rows)
+    preset = preset.with_overrides(
+        setups=_split(args.setup), methods=_split(args.methods), interactions=args.interactions,
+        seeds=args.seeds, users=args.users,
+    )
+    unknown = [v.method for v in preset.rows if v.method not in METHODS]
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; available: {', '.join(METHODS)}")
+    if args.jobs < 0:
+        raise SystemExit("--jobs must be 0 (one per core) or more")
+    annotator = _annotator(args)
+    run_options = {"task": args.task}
+    if args.eval_queries is not None:
+        if args.eval_queries < 1:
+            raise SystemExit("--eval-queries must be at least 1")
+        run_options["eval_queries"] = load_queries(args.task).test[: args.eval_queries]
+
+    groups = {args.seed + SEED_STRIDE * s + u: s for s in range(preset.seeds) for u in range(preset.users)}
+    # A chat-model judge stays in this process unless asked (its client may not pickle).
+    auto = 1 if args.annotator == "llm" else max(1, min(os.cpu_count() or 1, len(groups)))
+    jobs = args.jobs or auto
+    cells: list[Cell] = []
+    with _torch_threads(args.torch_threads if jobs == 1 else None):
+        for column in preset.columns:
+            runs = run_experiment(
+                preset.rows, column.setup, seeds=list(groups), annotator=annotator,
+                win_rates=preset.win_rates, on_error="record", n_jobs=jobs,
+                torch_threads=args.torch_threads, progress=True, **{**run_options, **column.options},
+            )
+            for variant in preset.rows:
+                mine = [r for r in runs if r.method == variant.name]
+                cells.append(Cell(column, variant.name, mine, groups))
+                for error in {r.error for r in mine if r.error}:
+                    tqdm.write(f"{variant.name} on {column.label} failed: {error}")
+
+    report = Report(
+        preset, cells, elapsed=time.perf_counter() - start, annotator=repr(annotator),
+        config={key: value for key, value in vars(args).items() if key != "func"},
+    )
+    print(report.markdown())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
+    written = [out / "results.json"]
+    if not args.no_plots:
+        from langchain_premium.evaluation.plots import save_plots
+
+        written += save_plots(report, out)
+    print("\nWrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _split(text: Optional[str]) -> Optional[list[str]]:
+    if not text:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _annotator(args: argparse.Namespace):
+    from langchain_premium.simulation.annotators import DEFAULT_TEMPERATURE, EmbeddingAnnotator, LLMAnnotator
+
+    if args.annotator == "embedding":
+        if args.annotator_model:
+            raise SystemExit("--annotator-model needs --annotator llm")
+        temperature = DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
+        if temperature < 0:
+            raise SystemExit("--temperature must be >= 0")
+        return EmbeddingAnnotator(temperature=temperature)
+    if not args.annotator_model:
+        raise SystemExit(
+            "--annotator llm needs --annotator-model package.module:Class (a chat model that can "
+            "rank; the offline stand-in cannot), e.g. langchain_ollama:ChatOllama "
+            "--annotator-kwargs '{\"model\": \"qwen2.5:72b\"}'"
+        )
+    module_name, _, class_name = args.annotator_model.partition(":")
+    if not class_name:
+        raise SystemExit(f"--annotator-model must look like package.module:Class, got {args.annotator_model!r}")
+    try:
+        model_class = getattr(importlib.import_module(module_name), class_name)
+        kwargs = json.loads(args.annotator_kwargs)
+    except (ImportError, AttributeError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"cannot build the annotator model: {exc}") from exc
+    return LLMAnnotator(model_class(**kwargs), seed=args.seed)
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: Optional[int]) -> Iterator[None]:
+    """Use ``threads`` torch threads for the block; one is much faster on a busy machine."""
+    if not threads:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+__all__ = ["register", "run"]

@@ -1,0 +1,125 @@
+"""PREMIUM-Embed: state, selection and learning of the default selector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from langchain_premium.encoding import TagEmbeddingCache
+from langchain_premium.errors import CorruptStateError
+from langchain_premium.records import PreferencePair, TagSet
+from langchain_premium.selectors import EmbedSelector, SelectionContext
+from langchain_premium.tags import TagLibrary
+
+TAGS = ["Baking", "Jazz", "Astronomy", "Tax law", "Cycling", "Poetry", "Chess", "Sailing"]
+
+
+@pytest.fixture(scope="module")
+def cache(embeddings):
+    return TagEmbeddingCache(embeddings)
+
+
+def pairs_preferring(tag: str, library: TagLibrary, cache, n: int, seed: int = 0) -> list[PreferencePair]:
+    """Pairs in which a set holding ``tag`` beats one without it."""
+    rng = np.random.default_rng(seed)
+    others = [t for t in library.tags if t != tag]
+    query = cache.matrix(["a query"])[0]
+    result = []
+    for i in range(n):
+        picked = list(rng.choice(others, 4, replace=False))
+        winner = TagSet(tags=(tag, picked[0]))
+        loser = TagSet(tags=tuple(picked[1:3]))
+        result.append(PreferencePair(run_id=f"r{i}", user_id="u", winner=winner, loser=loser,
+                                     query_embedding=query))
+    return result
+
+
+def context(library, cache, query="Plan a relaxing weekend"):
+    return SelectionContext(library=library, tag_cache=cache, query_embedding=cache.matrix([query])[0])
+
+
+def test_learning_moves_the_preferred_tag_to_the_top(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    state = selector.initial_state(library)
+    learned = selector.learn(state, pairs_preferring("Chess", library, cache, 12), library, cache,
+                             np.random.default_rng(0))
+    scores = selector.scores(learned, context(library, cache))
+    assert library.all_tags[int(np.argmax(scores))] == "Chess"
+    assert learned.n_pairs == 12 and learned.n_updates == 1
+    best = selector.select(learned, context(library, cache), k=2, m=3, n_explore=0, explore=False,
+                           rng=np.random.default_rng(0))
+    assert all("Chess" in s.tags for s in best[:2])
+
+
+def test_state_round_trips_through_bytes_without_pickle(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), pairs_preferring("Jazz", library, cache, 6),
+                             library, cache, np.random.default_rng(0))
+    blob = selector.dumps(learned)
+    back = selector.loads(blob, library)
+    assert back.tags == learned.tags
+    np.testing.assert_array_equal(back.bias, learned.bias)
+    np.testing.assert_array_equal(back.draws, learned.draws)
+    assert back.draw_tags == learned.draw_tags and back.log_scale == learned.log_scale
+    with pytest.raises(CorruptStateError):
+        selector.loads(b"not a state", library)
+
+
+def test_default_state_stays_small_for_the_paper_library(cache):
+    library = TagLibrary.default()
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), pairs_preferring("Baking", library, cache, 300),
+                             library, cache, np.random.default_rng(0))
+    assert len(selector.dumps(learned)) <= 64 * 1024
+
+
+def test_exploration_sets_are_marked_and_distinct(cache):
+    library = TagLibrary(TAGS)
+    for exploration in ("thompson", "random"):
+        selector = EmbedSelector(exploration=exploration)
+        sets = selector.select(selector.initial_state(library), context(library, cache), k=2, m=3,
+                               n_explore=2, explore=True, rng=np.random.default_rng(1))
+        assert [s.source for s in sets] == ["selector", "exploration", "exploration"]
+        assert len({frozenset(s.tags) for s in sets}) == 3
+
+
+def test_thompson_exploration_tries_uncertain_tags_more_than_settled_losers(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    # Many pairs in which Tax law loses: the model becomes sure it is a poor choice.
+    rng = np.random.default_rng(0)
+    query = cache.matrix(["q"])[0]
+    pairs = [PreferencePair(run_id=f"r{i}", user_id="u", query_embedding=query,
+                            winner=TagSet(tags=("Cycling", "Poetry")), loser=TagSet(tags=("Tax law", "Chess")))
+             for i in range(20)]
+    learned = selector.learn(selector.initial_state(library), pairs, library, cache, rng)
+    shown = {t: 0 for t in TAGS}
+    for seed in range(40):
+        for s in selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                                 rng=np.random.default_rng(seed))[1:]:
+            for t in s.tags:
+                shown[t] += 1
+    assert shown["Sailing"] > shown["Tax law"]
+
+
+def test_state_survives_library_growth(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), pairs_preferring("Poetry", library, cache, 10),
+                             library, cache, np.random.default_rng(0))
+    library.add(["Origami", "Fencing"])
+    scores = selector.scores(learned, context(library, cache))
+    assert len(scores) == len(library.all_tags)
+    assert library.all_tags[int(np.argmax(scores))] == "Poetry"
+    sets = selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    assert all(t in library for s in sets for t in s.tags)
+
+
+def test_invalid_options_are_refused():
+    with pytest.raises(ValueError, match="exploration"):
+        EmbedSelector(exploration="greedy")
+    with pytest.raises(ValueError, match="selection"):
+        EmbedSelector(selection="best")
