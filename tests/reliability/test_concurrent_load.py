@@ -80,9 +80,9 @@ def test_threads_lose_no_pair_and_no_update(tmp_path, where):
     memory = RecordingMemory(tmp_path / "premium.db" if where == "file" else ":memory:")
     premium = build(memory, seed=1)
     users = ["ann", "ben", "cat"]
-    expected, errors = hammer(premium, users, threads=6, rounds=5)
+    expected, errors = hammer(premium, users, threads=4, rounds=4)
     assert errors == []
-    assert sum(expected.values()) == 6 * 5 * 3
+    assert sum(expected.values()) == 4 * 4 * 3
     check_user_chains(memory, premium, memory.saves, expected)
     memory.close()
 
