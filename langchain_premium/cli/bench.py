@@ -11,9 +11,6 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-#: Seeds of the users of one seed index are ``base + SEED_STRIDE * seed + user``.
-SEED_STRIDE = 1000
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from langchain_premium.evaluation.presets import PRESETS
@@ -62,9 +59,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     from tqdm.auto import tqdm
 
-    from langchain_premium.evaluation.experiment import run_experiment
     from langchain_premium.evaluation.presets import get_preset, tag_based_methods
-    from langchain_premium.evaluation.report import Cell, Report
+    from langchain_premium.evaluation.report import Report
     from langchain_premium.methods import METHODS
     from langchain_premium.simulation.queries import load_queries
 
@@ -95,32 +91,28 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("--eval-queries must be at least 1")
         run_options["eval_queries"] = load_queries(args.task).test[: args.eval_queries]
 
-    groups = {args.seed + SEED_STRIDE * s + u: s for s in range(preset.seeds) for u in range(preset.users)}
+    users = preset.seeds * preset.users
     # A chat-model judge stays in this process unless asked (its client may not pickle).
-    auto = 1 if args.annotator == "llm" else max(1, min(os.cpu_count() or 1, len(groups)))
+    auto = 1 if args.annotator == "llm" else max(1, min(os.cpu_count() or 1, users))
     jobs = args.jobs or auto
-    cells: list[Cell] = []
     with _torch_threads(args.torch_threads if jobs == 1 else None):
-        for column in preset.columns:
-            runs = run_experiment(
-                preset.rows, column.setup, seeds=list(groups), annotator=annotator,
-                win_rates=preset.win_rates, on_error="record", n_jobs=jobs,
-                torch_threads=args.torch_threads, progress=True, **{**run_options, **column.options},
-            )
-            for variant in preset.rows:
-                mine = [r for r in runs if r.method == variant.name]
-                cells.append(Cell(column, variant.name, mine, groups))
-                for error in {r.error for r in mine if r.error}:
-                    tqdm.write(f"{variant.name} on {column.label} failed: {error}")
-
-    report = Report(
-        preset, cells, elapsed=time.perf_counter() - start, annotator=repr(annotator),
-        config={key: value for key, value in vars(args).items() if key != "func"},
-    )
+        report = Report.from_preset(preset, annotator=annotator, seed=args.seed, n_jobs=jobs,
+                                    torch_threads=args.torch_threads, **run_options)
+    for cell in report.cells:
+        for error in sorted(set(cell.errors)):
+            tqdm.write(f"{cell.row} on {cell.column.label} failed: {error}")
+    report.elapsed = time.perf_counter() - start  # including the imports and encoder loads
+    report.config = {key: value for key, value in vars(args).items() if key != "func"}
     print(report.markdown())
+    results = report.to_dict()
+    if name == "table3":  # the paper's Table 3 also has a LaMP-2 column (accuracy and F1)
+        from langchain_premium.evaluation.lamp2_report import lamp2_table
+
+        markdown, results["lamp2"] = lamp2_table(seed=args.seed)
+        print("\n" + markdown)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     written = [out / "results.json"]
     if not args.no_plots:
         from langchain_premium.evaluation.plots import save_plots

@@ -7,11 +7,14 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from langchain_premium.evaluation.experiment import Setup, UserRun
+from langchain_premium.evaluation.experiment import Setup, UserRun, run_experiment
 from langchain_premium.evaluation.metrics import Curve, MeanStd, mean_std, random_accuracy
 from langchain_premium.evaluation.presets import Column, Preset, paper_reference
 
-__all__ = ["Cell", "Report"]
+__all__ = ["SEED_STRIDE", "Cell", "Report"]
+
+#: The users of seed index ``s`` have run seeds ``base + SEED_STRIDE * s + u``.
+SEED_STRIDE = 1000
 
 _METRIC_NAMES = {
     "accuracy": "Accuracy",
@@ -129,6 +132,44 @@ class Report:
     elapsed: float = 0.0
     annotator: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset: Preset,
+        *,
+        annotator: Any = None,
+        seed: int = 0,
+        n_jobs: int = 1,
+        torch_threads: Optional[int] = 1,
+        progress: bool = True,
+        **run_options: Any,
+    ) -> "Report":
+        """Run every column of ``preset`` (its rows, seeds and users) and collect the report.
+
+        ``run_options`` go to every run (e.g. ``eval_queries``, ``task``); a failing run is
+        recorded in its cell, not raised.
+
+        Example:
+            >>> report = Report.from_preset(get_preset("quick").with_overrides(seeds=2))  # doctest: +SKIP
+            >>> print(report.markdown())  # doctest: +SKIP
+        """
+        import time
+
+        if not preset.rows:
+            raise ValueError(f"preset {preset.name!r} has no methods: pass methods to with_overrides")
+        start = time.perf_counter()
+        groups = {seed + SEED_STRIDE * s + u: s for s in range(preset.seeds) for u in range(preset.users)}
+        cells = []
+        for column in preset.columns:
+            runs = run_experiment(
+                preset.rows, column.setup, seeds=list(groups), annotator=annotator,
+                win_rates=preset.win_rates, on_error="record", n_jobs=n_jobs,
+                torch_threads=torch_threads, progress=progress, **{**run_options, **column.options},
+            )
+            cells += [Cell(column, v.name, [r for r in runs if r.method == v.name], groups)
+                      for v in preset.rows]
+        return cls(preset, cells, elapsed=time.perf_counter() - start, annotator=repr(annotator))
 
     def columns(self) -> list[Column]:
         return list({c.column.label: c.column for c in self.cells}.values())
