@@ -131,7 +131,8 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             if item is None:
                 rows.append(missing("Table 4 run: CPU, peak memory", setting))
                 continue
-            text = f"CPU {item['cpu_s']:.1f} s (wall {item['wall_s']:.1f} s), peak {item['peak_rss_mb']:.0f} MB"
+            text = (f"CPU {item['cpu_s']:.1f} s (wall {item['wall_s']:.1f} s), peak {item['peak_rss_mb']:.0f} MB, "
+                    f"best set holds {item['best_set_precision']:.0%} of the user's tags")
             if base is not None and method != "premium-embed":
                 text += (f"; ×{item['cpu_s'] / base['cpu_s']:.1f} CPU, "
                          f"×{item['peak_rss_mb'] / base['peak_rss_mb']:.2f} memory vs premium-embed")
