@@ -7,12 +7,15 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def preference_loss(winner_scores: torch.Tensor, loser_scores: torch.Tensor) -> torch.Tensor:
+def preference_loss(
+    winner_scores: torch.Tensor, loser_scores: torch.Tensor, weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Paper Eq. 1: ``-mean log sigmoid(sum_j s(q, t_j^w) - sum_j s(q, t_j^l))``.
 
     Args:
         winner_scores: ``(N, k)`` scores ``E_q(q) . E_t(t)`` of the winning set's tags.
         loser_scores: ``(N, k)`` scores of the losing set's tags.
+        weights: optional ``(N,)`` weight per pair (a weighted mean; e.g. newer pairs count more).
 
     Example:
         >>> w = torch.tensor([[1.0, 2.0]]); l = torch.tensor([[0.0, 0.0]])
@@ -21,7 +24,9 @@ def preference_loss(winner_scores: torch.Tensor, loser_scores: torch.Tensor) -> 
     """
     margin = winner_scores.sum(dim=-1) - loser_scores.sum(dim=-1)
     # logsigmoid is the numerically stable form of log(sigmoid(x)).
-    return -F.logsigmoid(margin).mean()
+    if weights is None:
+        return -F.logsigmoid(margin).mean()
+    return -(weights * F.logsigmoid(margin)).sum() / weights.sum()
 
 
 def negative_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -46,8 +51,9 @@ class PreferenceLoss(nn.Module):
         winner_scores: torch.Tensor,
         loser_scores: torch.Tensor,
         all_logits: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        loss = preference_loss(winner_scores, loser_scores)
+        loss = preference_loss(winner_scores, loser_scores, weights)
         if self.entropy_weight and all_logits is not None:
             loss = loss + self.entropy_weight * negative_entropy(all_logits)
         return loss

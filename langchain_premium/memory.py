@@ -409,6 +409,23 @@ class SQLiteMemory:
             updated_at=row["updated_at"],
         )
 
+    def state_stamp(self, user_id: str, key: str) -> Optional[tuple[int, str]]:
+        """``(version, updated_at)`` of the state saved for ``(user_id, key)``, or ``None``,
+        without reading the state itself (which can be hundreds of megabytes): enough to tell
+        whether a state decoded earlier is still the stored one.
+
+        >>> memory.state_stamp("ada", "embed") is None
+        True
+        """
+        with self._read() as db:
+            row = _first(
+                db.query(
+                    "SELECT version, updated_at FROM user_states WHERE user_id = ? AND key = ?",
+                    [user_id, key],
+                )
+            )
+        return None if row is None else (row["version"], row["updated_at"])
+
     def save_state(
         self,
         user_id: str,

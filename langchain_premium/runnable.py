@@ -45,6 +45,10 @@ MAX_QUERY_CHARS = 100_000
 
 _LOCK_STRIPES = 64
 
+#: Decoded user states a runnable keeps by default (a selector may ask for fewer: its
+#: ``state_cache_size``); the others are read from the memory when their user comes back.
+DEFAULT_STATE_CACHE_SIZE = 1024
+
 
 class _Request:
     """One parsed input: the query, any chat history, and the per-call settings."""
@@ -98,6 +102,9 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             candidates and return the others (feedback then ranks only those).
         method: key for this method's interactions and states (default: the selector's name).
         seed: makes exploration reproducible.
+        state_cache_size: how many users' decoded states are kept in memory (least recently
+            used first out; default: the selector's ``state_cache_size``, else 1024). The others
+            are loaded from the memory on demand, so serving many users holds only these.
     """
 
     llm: Runnable
@@ -115,6 +122,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     on_llm_error: Literal["raise", "drop"] = "raise"
     method: Optional[str] = None
     seed: Optional[int] = None
+    state_cache_size: Optional[int] = None
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
@@ -140,8 +148,14 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             raise ValueError(f"n_explore (m_r) must be between 0 and m={self.m}, got {self.n_explore}")
         if self.update_every < 0:
             raise ValueError(f"update_every must be >= 0, got {self.update_every}")
+        if self.state_cache_size is not None and self.state_cache_size < 1:
+            raise ValueError(f"state_cache_size must be at least 1, got {self.state_cache_size}")
         if self.selector is None:
             self.selector = _default_selector(self.encoder_kind)
+        # A fine-tuned state holds two encoders (~180 MB): its selector asks for a small cache.
+        self._states = StateCache(
+            self.state_cache_size or getattr(self.selector, "state_cache_size", DEFAULT_STATE_CACHE_SIZE)
+        )
         self._rng = check_random_state(self.seed)
         return self
 
@@ -382,6 +396,14 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         raise StaleStateError(f"could not save the state of user {user_id!r}: too many concurrent updates")
 
     def _load_state(self, user_id: str) -> Any:
+        # The stamp alone tells whether the cached state is current, without reading the stored
+        # one (a fine-tuned state is ~180 MB); only a miss reads and decodes it.
+        stamp = self.memory.state_stamp(user_id, self.key)
+        if stamp is None:
+            return self.selector.initial_state(self.tag_library)
+        cached = self._states.get(user_id, stamp)
+        if cached is not None:
+            return cached
         return self._decode(user_id, self.memory.load_state(user_id, self.key))
 
     def _decode(self, user_id: str, stored: Any) -> Any:

@@ -40,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--annotator-kwargs", default="{}",
                         help="for --annotator llm: JSON keyword arguments of that class")
     parser.add_argument("--temperature", type=float, default=None,
-                        help="the embedding annotator's Plackett-Luce temperature (default 0.015)")
+                        help="the embedding annotator's Plackett-Luce temperature (default: the "
+                             "calibrated one of --match)")
+    parser.add_argument("--match", choices=["sentence", "answer"], default="sentence",
+                        help="how the embedding annotator reads an answer: each user tag against "
+                             "its best-matching sentence (default), or the first 64 words as one "
+                             "vector (the judge of earlier versions)")
     parser.add_argument("--task", choices=list(TASK_STYLES), default="routine_writing",
                         help="the shipped query set")
     parser.add_argument("--eval-queries", type=int, default=None,
@@ -129,15 +134,14 @@ def _split(text: Optional[str]) -> Optional[list[str]]:
 
 
 def _annotator(args: argparse.Namespace):
-    from langchain_premium.simulation.annotators import DEFAULT_TEMPERATURE, EmbeddingAnnotator, LLMAnnotator
+    from langchain_premium.simulation.annotators import EmbeddingAnnotator, LLMAnnotator
 
     if args.annotator == "embedding":
         if args.annotator_model:
             raise SystemExit("--annotator-model needs --annotator llm")
-        temperature = DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
-        if temperature < 0:
+        if args.temperature is not None and args.temperature < 0:
             raise SystemExit("--temperature must be >= 0")
-        return EmbeddingAnnotator(temperature=temperature)
+        return EmbeddingAnnotator(temperature=args.temperature, match=args.match)
     if not args.annotator_model:
         raise SystemExit(
             "--annotator llm needs --annotator-model package.module:Class (a chat model that can "

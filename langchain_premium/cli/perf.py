@@ -27,8 +27,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help='leave out every encoder="finetune" measurement (the slow ones)')
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads, here and in child processes (default: torch's)")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated parts to measure (default: all of {','.join(SECTIONS)}); "
+                             "the others are listed as not run")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
+
+
+SECTIONS = ("overhead", "fanout", "feedback", "scale", "cost")
+
+
+def _sections(text: str) -> set[str]:
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown or not chosen:
+        raise SystemExit(f"--sections takes a comma-separated subset of {','.join(SECTIONS)}, got {text!r}")
+    return chosen
 
 
 def _plan(quick: bool) -> dict[str, Any]:
@@ -48,14 +62,27 @@ def run(args: argparse.Namespace) -> int:
     from langchain_premium.perf.measure import in_child, machine
 
     plan = _plan(args.quick)
+    sections = _sections(args.sections)
+    if "overhead" not in sections:
+        plan["sizes"] = ()
+    if "scale" not in sections:
+        plan["users"] = ()
+    if "cost" not in sections:
+        plan["cost"] = {}
     reason = "--quick" if args.quick else "--no-finetune"
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "skipped": {},
                                "overhead": {}, "fanout": {}, "feedback": {}, "scale": {}, "cost": {}}
     started = time.perf_counter()
+    loads = [results["machine"]["load_average_1m"]]
 
     def step(label: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
-        print(f"[perf {time.perf_counter() - started:6.0f} s] {label} ...", file=sys.stderr, flush=True)
+        loads.append(machine()["load_average_1m"])
+        print(f"[perf {time.perf_counter() - started:6.0f} s] {label} (load average {loads[-1]}) ...",
+              file=sys.stderr, flush=True)
         return fn(*a, **kw)
+
+    def not_selected(section: str) -> str:
+        return "--quick" if section in sections else "--sections"
 
     for n in report.LIBRARY_SIZES:
         if n in plan["sizes"]:
@@ -63,22 +90,27 @@ def run(args: argparse.Namespace) -> int:
                                           repeats=plan["repeats"] if n < 20_000 else plan["repeats"] // 2,
                                           seed=args.seed)
         else:
-            results["skipped"][f"Selection overhead per query|{n:,} tags"] = "--quick"
+            results["skipped"][f"Selection overhead per query|{n:,} tags"] = not_selected("overhead")
     for m in report.FANOUT_MS:
+        if "fanout" not in sections:
+            for mode in ("sync", "async"):
+                results["skipped"][f"Fan-out wall / one call|m={m}, {mode}, model sleeps 0.5 s"] = "--sections"
+            continue
         results["fanout"][m] = step(f"fan-out m={m}", fanout.fan_out, m, repeats=plan["fanout_repeats"],
                                     seed=args.seed)
-    results["feedback"]["adapter"] = step("feedback latency, adapter", updates.feedback_latency, "adapter",
-                                          feedbacks=plan["adapter_feedbacks"], seed=args.seed)
-    if args.no_finetune:
-        for measure in ("Feedback → updated model", "State per user"):
-            results["skipped"][f'{measure}|encoder="finetune"'] = "--no-finetune"
-    else:
-        results["feedback"]["finetune"] = step("feedback latency, finetune", updates.feedback_latency,
-                                               "finetune", feedbacks=plan["finetune_feedbacks"], seed=args.seed)
+    for encoder in ("adapter", "finetune"):
+        skip = ("--sections" if "feedback" not in sections
+                else "--no-finetune" if encoder == "finetune" and args.no_finetune else None)
+        if skip:
+            for measure in ("Feedback → updated model", "State per user"):
+                results["skipped"][f'{measure}|encoder="{encoder}"'] = skip
+            continue
+        results["feedback"][encoder] = step(f"feedback latency, {encoder}", updates.feedback_latency, encoder,
+                                            feedbacks=plan[f"{encoder}_feedbacks"], seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         for n in report.USER_COUNTS:
             if n not in plan["users"]:
-                results["skipped"][f"Users: database, serving memory|{n:,} users"] = "--quick"
+                results["skipped"][f"Users: database, serving memory|{n:,} users"] = not_selected("scale")
                 continue
             path = str(Path(tmp) / f"users-{n}.db")
             built = step(f"build {n} users", scale.build_users, path, n, seed=args.seed)
@@ -88,13 +120,15 @@ def run(args: argparse.Namespace) -> int:
         results["cost"][name] = {}
         for method in report.METHODS:
             if method not in plan["cost"].get(name, ()) or (method == "finetune" and args.no_finetune):
+                why = "--sections" if "cost" not in sections else reason
                 results["skipped"][f"Table 4 run: CPU, peak memory|{name}, {method} "
-                                   f"({cost.SETUPS[name].interactions} rankings)"] = reason
+                                   f"({cost.SETUPS[name].interactions} rankings)"] = why
                 continue
             results["cost"][name][method] = step(f"Table 4 {name} {method} (child process)", in_child,
                                                  cost.paper_run, name, method, seed=args.seed)
     results["total_s"] = time.perf_counter() - started
     results["machine"]["load_average_1m_end"] = machine()["load_average_1m"]
+    results["machine"]["load_average_1m_max"] = max([*loads, results["machine"]["load_average_1m_end"]])
 
     rows = report.build_rows(results)
     table = report.markdown(rows, results["machine"])

@@ -261,6 +261,9 @@ def run_user(
     After the last interaction the best answer to each evaluation query is kept (``answers``)
     for :func:`win_rate_against`.
 
+    A method whose selector is ``feedback_free`` (vanilla, RALM) is not asked the training
+    queries: no ranking could change what it selects.
+
     Everything random (library, user, query order, method, annotator noise) derives from
     ``seed``, so two methods run with the same seed meet the same user on the same library.
 
@@ -341,6 +344,9 @@ def run_user(
     )
     user_id = user.user_id
     tag_based = is_tag_based(premium)
+    # Vanilla and RALM select the same whatever the user ranks: their rankings would change
+    # nothing but the bench's running time, so they are not asked for.
+    feedback_free = tag_based and getattr(premium.selector, "feedback_free", False) and not variant.co_users
     co_users = [
         (SimulatedUser(library, setup.k, seed=child_seed(seed, "co-user", str(i)), user_id=f"user-{seed}-co{i}"),
          [train_pool[j] for j in check_random_state(child_seed(seed, "co-queries", str(i))).permutation(len(train_pool))])
@@ -404,6 +410,8 @@ def run_user(
                     premium.k = Setup.parse(expand_to).k  # candidates grow with the user's tag set
             if step in eval_steps:
                 evaluate(step)
+            if feedback_free:
+                continue
             for other, their_queries in co_users:
                 interact(other.user_id, their_queries[step % len(their_queries)], other.at(step))
             interact(user_id, train[step % len(train)], user.at(step))
@@ -413,9 +421,9 @@ def run_user(
         if answers:
             config = {"configurable": {"user_id": user_id, "explore": False}}
             run.best_answers = [premium.invoke(q, config=config).best.text for q in eval_queries]
-            read = getattr(annotator, "read", None)
-            if isinstance(embeddings, CachedEmbeddings) and callable(read):
-                embeddings.warm([read(a) for a in run.best_answers])  # one batch for the win rates
+            texts_read = getattr(annotator, "texts_read", None)
+            if isinstance(embeddings, CachedEmbeddings) and callable(texts_read):
+                embeddings.warm(texts_read(run.best_answers))  # one batch for the win rates
     finally:
         premium.memory.close()
     final = user.at(n_interactions)

@@ -15,6 +15,7 @@ __all__ = [
     "Preset",
     "get_preset",
     "paper_reference",
+    "target_of",
     "tag_based_methods",
 ]
 
@@ -71,6 +72,8 @@ class Preset:
         win_rates: compute win rates against PREMIUM-Embed.
         paper: the paper's numbers, ``{(row, column): {metric: value}}`` (fractions).
         user_tag_plot: also plot each user tag's probability over interactions.
+        targets: the project's own goals, ``{(row, column): {metric: value}}``; the table says
+            whether each one is met.
 
     Example:
         >>> quick = get_preset("quick")
@@ -88,6 +91,7 @@ class Preset:
     win_rates: bool = True
     paper: Mapping[tuple[str, str], Mapping[str, float]] = field(default_factory=dict)
     user_tag_plot: bool = False
+    targets: Mapping[tuple[str, str], Mapping[str, float]] = field(default_factory=dict)
 
     def with_overrides(
         self,
@@ -213,6 +217,7 @@ _register(Preset(
     rows=(Variant.of("premium-embed"), Variant.of("premium-embed-paper"), Variant.of("vanilla"),
           Variant.of("ralm")),
     seeds=10,
+    targets={("premium-embed", "3/50"): {"accuracy_at_1": 0.80}},
     paper={
         # Table 8: PREMIUM-Embed after 30 interactions on 3/50; the baselines do not learn.
         ("premium-embed", "3/50"): {"accuracy": 0.2476},
@@ -220,6 +225,20 @@ _register(Preset(
         ("vanilla", "3/50"): {"accuracy": 0.06, "win_rate": 0.15},
         ("ralm", "3/50"): {"accuracy": 0.0833, "win_rate": 0.2333},
     },
+))
+_register(Preset(
+    "targets",
+    "The learner's targets: Accuracy@1 after only 30 interactions on 3/20, 3/50 and 3/100 "
+    "(>= 90 / 80 / 60 %), PREMIUM-Embed beside its paper configuration, 10 users.",
+    columns=tuple(Column(s, s, {"n_interactions": 30, "eval_every": 10}) for s in ("3/20", "3/50", "3/100")),
+    rows=(Variant.of("premium-embed"), Variant.of("premium-embed-paper")),
+    seeds=10,
+    win_rates=False,
+    paper={("premium-embed", "3/50"): {"accuracy": 0.2476},  # Table 8: after 30 interactions
+           ("premium-embed-paper", "3/50"): {"accuracy": 0.2476}},
+    targets={("premium-embed", "3/20"): {"accuracy_at_1": 0.90},
+             ("premium-embed", "3/50"): {"accuracy_at_1": 0.80},
+             ("premium-embed", "3/100"): {"accuracy_at_1": 0.60}},
 ))
 _register(Preset(
     "table2",
@@ -338,6 +357,11 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def target_of(preset: Preset, row: str, column: Column) -> Mapping[str, float]:
+    """The project's goals for one cell (matched like :func:`paper_reference`)."""
+    return preset.targets.get((row, column.label)) or preset.targets.get((row, column.setup)) or {}
 
 
 def paper_reference(preset: Preset, row: str, column: Column) -> Mapping[str, float]:

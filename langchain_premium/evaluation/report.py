@@ -9,7 +9,7 @@ import numpy as np
 
 from langchain_premium.evaluation.experiment import Setup, UserRun, run_experiment
 from langchain_premium.evaluation.metrics import Curve, MeanStd, mean_std, random_accuracy
-from langchain_premium.evaluation.presets import Column, Preset, paper_reference
+from langchain_premium.evaluation.presets import Column, Preset, paper_reference, target_of
 
 __all__ = ["SEED_STRIDE", "Cell", "Report"]
 
@@ -108,6 +108,21 @@ def _roles(run: UserRun) -> dict[str, str]:
             new += 1
             roles[f"new tag {new}"] = tag
     return roles
+
+
+def _recovery(curve: Optional[Curve], change: int) -> tuple[str, str]:
+    """Acc@1 just before a preference change, and how many interactions after the change the
+    mean curve first reaches it again ("not within the run" when it never does)."""
+    if curve is None:
+        return "–", "–"
+    means = dict(zip(curve.steps, curve.mean()))
+    before = [s for s in curve.steps if s < change]
+    if not before:
+        return "–", "–"
+    level = means[before[-1]]
+    back = next((s for s in curve.steps if s > change and means[s] >= level), None)
+    return (f"{100 * level:.1f} (step {before[-1]})",
+            "not within the run" if back is None else f"{back - change} interactions")
 
 
 def _fmt(value: Optional[MeanStd]) -> str:
@@ -238,6 +253,18 @@ class Report:
         chance = random_accuracy(setup.k, setup.n)
         lines.append(f"| random (k/n = {setup}) | {100 * chance:.1f} | {100 * chance:.1f} | – | "
                      f"{100 * chance:.2f} | – | – | – |")
+        return lines + self._targets(column, cells)
+
+    def _targets(self, column: Column, cells: list[Cell]) -> list[str]:
+        """One line per goal of the preset: the goal, the measured mean, met or MISSED."""
+        lines = []
+        for cell in cells:
+            for name, goal in target_of(self.preset, cell.row, column).items():
+                got = cell.metric(name)
+                verdict = "not measured" if got is None else ("met" if got.mean >= goal else "MISSED")
+                measured = "–" if got is None else f"{100 * got.mean:.1f}"
+                lines.append(f"\nTarget: {cell.row} {_METRIC_NAMES.get(name, name)} >= {100 * goal:.0f}% "
+                             f"on {column.label}: {measured} ({verdict}).")
         return lines
 
     def _before_after(self, column: Column, cells: list[Cell]) -> list[str]:
@@ -270,12 +297,13 @@ class Report:
 
     def _change(self, column: Column, cells: list[Cell]) -> list[str]:
         change = int(column.options["change_at"])
-        lines = ["| Method | Before the change | Right after (new tags) | End | Acc@1 end | Best after change |",
-                 "| --- | --- | --- | --- | --- | --- |"]
+        lines = ["| Method | Before the change | Right after (new tags) | End | Acc@1 end | Best after change "
+                 "| Acc@1 before | Acc@1 back above it after |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for cell in cells:
             curve = cell.curve("accuracy")
             if curve is None:
-                lines.append(f"| {cell.row} | – | – | – | – | – |")
+                lines.append(f"| {cell.row} | – | – | – | – | – | – | – |")
                 continue
             before = [s for s in curve.steps if s < change]
             before_text = f"{_fmt(curve.at(before[-1]))} (step {before[-1]})" if before else "–"
@@ -283,10 +311,11 @@ class Report:
             best_after = max((curve.mean()[i] for i, s in enumerate(curve.steps) if s >= change), default=None)
             lines.append(
                 f"| {cell.row} | {before_text} | {right_after} | {_fmt(curve.final())} | "
-                f"{_fmt(cell.metric('accuracy_at_1'))} | {_pct(best_after)} |"
+                f"{_fmt(cell.metric('accuracy_at_1'))} | {_pct(best_after)} | "
+                + " | ".join(_recovery(cell.curve("accuracy_at_1"), change)) + " |"
             )
         setup = column.final_setup
-        lines.append(f"| random (k/n) | {100 * random_accuracy(setup.k, setup.n):.1f} | | | | |")
+        lines.append(f"| random (k/n) | {100 * random_accuracy(setup.k, setup.n):.1f} | | | | | | |")
         return lines
 
     def _expand(self, column: Column, cells: list[Cell]) -> list[str]:

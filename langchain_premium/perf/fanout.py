@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from typing import Any
+from typing import Any, Optional
+
+from langchain_core.embeddings import Embeddings
 
 from langchain_premium.perf.measure import timed
 from langchain_premium.perf.workload import queries, warm_up
 
 
-def fan_out(m: int, *, latency: float = 0.5, repeats: int = 3, seed: int = 0) -> dict[str, Any]:
+def fan_out(m: int, *, latency: float = 0.5, repeats: int = 3, seed: int = 0,
+            embeddings: Optional[Embeddings] = None) -> dict[str, Any]:
     """Median wall time of ``invoke`` / ``ainvoke`` with ``m`` candidates from a model that
     sleeps ``latency`` seconds per call, divided by the median time of one direct call.
 
@@ -21,9 +24,9 @@ def fan_out(m: int, *, latency: float = 0.5, repeats: int = 3, seed: int = 0) ->
     from langchain_premium import PremiumRunnable, SQLiteMemory
     from langchain_premium.offline import OfflineChatModel
 
-    warm_up()
+    encoder = embeddings if embeddings is not None else warm_up()
     llm = OfflineChatModel(latency=latency)
-    premium = PremiumRunnable(llm=llm, m=m, memory=SQLiteMemory(), seed=seed)
+    premium = PremiumRunnable(llm=llm, m=m, memory=SQLiteMemory(), embeddings=encoder, seed=seed)
     texts = queries()
     config = {"configurable": {"user_id": "perf-user"}}
     premium.select_tag_sets(texts[0], user_id="perf-user")  # tag embeddings cached, as in serving

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from langchain_premium.result import PremiumResult
 from langchain_premium.tags import TagLibrary
@@ -66,6 +69,39 @@ def rank_by_interest(result: PremiumResult, interests: Sequence[str]) -> list[in
     lowered = [tag.lower() for tag in interests]
     hits = [sum(tag in c.text.lower() for tag in lowered) for c in result.candidates]
     return sorted(range(len(hits)), key=lambda i: (-hits[i], i))
+
+
+def rank_by_tags(result: PremiumResult, interests: Sequence[str]) -> list[int]:
+    """A simulated user's ranking from the candidates' tags (any chat model): candidates whose
+    tag sets hold more of ``interests`` first, ties in candidate order.
+
+    Example:
+        >>> class C:  # a stand-in for a Candidate
+        ...     def __init__(self, tags): self.tags = tags
+        >>> class R:
+        ...     candidates = [C(["Jazz"]), C(["Baking", "Jazz"]), C(["Baking"])]
+        >>> rank_by_tags(R(), ["Baking"])
+        [1, 2, 0]
+    """
+    wanted = set(interests)
+    hits = [len(wanted.intersection(c.tags)) for c in result.candidates]
+    return sorted(range(len(hits)), key=lambda i: (-hits[i], i))
+
+
+class InstantChatModel(BaseChatModel):
+    """A chat model that answers at once with a fixed text, through LangChain's ordinary call
+    path (callbacks, child runs, batch): with it, the wall time of ``PremiumRunnable.invoke``
+    is what the runnable adds on top of the model calls."""
+
+    answer: str = "ok"
+
+    @property
+    def _llm_type(self) -> str:
+        return "premium-perf-instant"
+
+    def _generate(self, messages: list[BaseMessage], stop: Optional[list[str]] = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.answer))])
 
 
 class MemoEmbeddings(Embeddings):

@@ -57,6 +57,9 @@ class BaseSelector(ABC):
     name: ClassVar[str] = "selector"
     #: Whether :meth:`learn` does anything (vanilla and untrained retrieval do not).
     learns: ClassVar[bool] = False
+    #: Whether no feedback can change what it selects (it neither learns nor reads the
+    #: user's history): a simulation may then skip the rankings of such a method.
+    feedback_free: ClassVar[bool] = False
 
     def initial_state(self, library: TagLibrary) -> Any:
         """The state of a user who has given no feedback yet."""

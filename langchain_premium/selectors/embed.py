@@ -15,6 +15,7 @@ from langchain_premium.errors import CorruptStateError, SchemaVersionError
 from langchain_premium.losses import PreferenceLoss
 from langchain_premium.records import PreferencePair, TagSet
 from langchain_premium.selectors.base import BaseSelector, SelectionContext
+from langchain_premium.selectors.design import candidate_sets, informative_sets
 from langchain_premium.selectors.sets import (
     best_sets,
     fill_distinct,
@@ -53,16 +54,10 @@ class EmbedState:
     def __post_init__(self) -> None:
         self._index = {tag: i for i, tag in enumerate(self.tags)}
 
-    def draw_offsets(self, tags: Sequence[str], draw: int) -> tuple[np.ndarray, np.ndarray]:
-        """Offsets of stored draw ``draw`` for ``tags`` and a mask of the tags it covers."""
-        offsets = np.zeros(len(tags), dtype=np.float64)
-        covered = np.zeros(len(tags), dtype=bool)
+    def draw_columns(self, tags: Sequence[str]) -> np.ndarray:
+        """For each of ``tags`` its column in ``draws``, or -1 when the draws do not cover it."""
         position = {tag: i for i, tag in enumerate(self.draw_tags)}
-        for j, tag in enumerate(tags):
-            i = position.get(tag)
-            if i is not None:
-                offsets[j], covered[j] = self.draws[draw, i], True
-        return offsets, covered
+        return np.fromiter((position.get(tag, -1) for tag in tags), dtype=np.int64, count=len(tags))
 
     def aligned(self, tags: Sequence[str], prior_precision: float) -> tuple[np.ndarray, np.ndarray]:
         """``(bias, precision)`` for ``tags``; a tag never seen gets the prior (0, prior)."""
@@ -90,12 +85,16 @@ class EmbedSelector(BaseSelector):
     the entropy regulariser and AdamW, with a Gaussian prior that keeps them near the untrained
     retriever until the user's feedback says otherwise.
 
-    Exploration: ``exploration="thompson"`` (default) draws each exploration set from the
-    posterior over the biases, so it tries tags the model is unsure about rather than tags at
-    random; ``"random"`` is the paper's ``m_r`` uniformly random sets.
+    Exploration: ``exploration="info"`` (default) shows the sets whose ranking against the
+    shown ones is expected to teach the model the most (the mutual information between the
+    ranking and the parameters, estimated from posterior draws: :mod:`.design`). It screens
+    untried tags in groups while they may hold a liked one and duels a chosen tag against a
+    challenger when only that is unclear. ``"thompson"`` shows the top k of posterior draws
+    (less informative: it keeps showing tags it already believes in); ``"random"`` is the
+    paper's ``m_r`` uniformly random sets. Measured with ``premium bench``, see the README.
 
     Args:
-        exploration: ``"thompson"`` or ``"random"``.
+        exploration: ``"info"``, ``"thompson"`` or ``"random"``.
         selection: how the selector's own sets are chosen: ``"greedy"`` (the best-scoring sets)
             or ``"sample"`` (the paper's probability sampling from the softmax).
         lr: AdamW learning rate.
@@ -111,7 +110,15 @@ class EmbedSelector(BaseSelector):
             noise per tag). Tags that won together are anti-correlated in the posterior, so these
             draws try one without the other and tell them apart.
         max_draw_tags: above this many compared tags, fall back to independent noise (bounds
-            the per-user state and the update cost).
+            the per-user state, ``n_draws * max_draw_tags`` half-floats, and the update cost).
+        n_challengers: with ``"info"``, how many of the most promising tags outside the best
+            set are considered for screens and duels.
+        pool_size: with ``"info"``, only the tags with the highest upper bounds (mean plus one
+            posterior standard deviation) are drawn and compared, so a query costs the same for
+            20 or 20,000 tags.
+        half_life: older rankings count half as much every ``half_life`` rankings (default 15;
+            ``None``: all count fully, as in the paper). A user whose taste changes is then followed within a few dozen
+            rankings instead of being held to what they liked long ago.
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
@@ -123,7 +130,7 @@ class EmbedSelector(BaseSelector):
     def __init__(
         self,
         *,
-        exploration: Literal["thompson", "random"] = "thompson",
+        exploration: Literal["info", "thompson", "random"] = "info",
         selection: Literal["greedy", "sample"] = "greedy",
         lr: float = 0.1,
         steps: int = 40,
@@ -134,9 +141,14 @@ class EmbedSelector(BaseSelector):
         buffer_size: Optional[int] = 1000,
         exploration_scale: float = 1.0,
         use_user_vector: bool = True,
-        n_draws: int = 16,
-        max_draw_tags: int = 512,
+        n_draws: int = 64,
+        max_draw_tags: int = 384,
+        n_challengers: int = 8,
+        half_life: Optional[float] = 15.0,
+        pool_size: int = 64,
     ) -> None:
+        self.half_life = half_life
+        self.pool_size = pool_size
         self.exploration = exploration
         self.selection = selection
         self.lr = lr
@@ -150,8 +162,9 @@ class EmbedSelector(BaseSelector):
         self.use_user_vector = use_user_vector
         self.n_draws = n_draws
         self.max_draw_tags = max_draw_tags
-        if exploration not in ("thompson", "random"):
-            raise ValueError(f"exploration must be 'thompson' or 'random', got {exploration!r}")
+        self.n_challengers = n_challengers
+        if exploration not in ("thompson", "random", "info"):
+            raise ValueError(f"exploration must be 'thompson', 'random' or 'info', got {exploration!r}")
         if selection not in ("greedy", "sample"):
             raise ValueError(f"selection must be 'greedy' or 'sample', got {selection!r}")
 
@@ -287,20 +300,49 @@ class EmbedSelector(BaseSelector):
         # Posterior draws: the stored correlated ones first (without replacement within this
         # query), independent noise for tags they do not cover (new, or never compared).
         order = list(rng.permutation(len(state.draws))) if len(state.draws) else []
+        columns = state.draw_columns(all_tags) if order else None
 
-        def thompson_draw() -> np.ndarray:
-            noise = rng.standard_normal(len(all_tags)) / np.sqrt(precision)
+        def thompson_draw(cols: np.ndarray) -> np.ndarray:
+            """One posterior draw of the scores of the tags ``cols``."""
+            noise = rng.standard_normal(len(cols)) / np.sqrt(precision[cols])
             if order:
-                offsets, covered = state.draw_offsets(all_tags, order.pop())
-                noise = np.where(covered, offsets, noise)
-            return mean + self.exploration_scale * noise
+                where = columns[cols]
+                offsets = state.draws[order.pop()].astype(np.float64)[np.maximum(where, 0)]
+                noise = np.where(where >= 0, offsets, noise)
+            return mean[cols] + self.exploration_scale * noise
+
+        everything = np.arange(len(all_tags))
+        if self.exploration == "info" and n_explore:
+            # Sets whose ranking against the shown ones teaches the most (see design.py), among
+            # the tags with the highest upper bounds (a tag below them is in no draw's top k);
+            # the styles come from posterior draws, so they are explored too.
+            upper = mean + self.exploration_scale / np.sqrt(precision)
+            pool = np.union1d(fallback[0], np.argsort(-upper[:ordinary], kind="stable")[:self.pool_size])
+            cols = np.concatenate([pool, np.arange(ordinary, len(all_tags))])
+            samples = np.stack([thompson_draw(cols) for _ in range(max(len(state.draws), 32))])
+            local = {int(t): i for i, t in enumerate(pool)}
+            greedy = tuple(local[int(t)] for t in fallback[0])
+            shown = [tuple(local[int(t)] for t in subset) for subset in own]
+            chosen = informative_sets(samples[:, :len(pool)], shown,
+                                      candidate_sets(samples[:, :len(pool)], greedy, upper[pool], k, self.n_challengers),
+                                      n_explore)
+            explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
+            explored += fill_distinct(own + explored, lambda: random_subset(ordinary, k, rng),
+                                      n_explore - len(explored), best_sets(mean[:ordinary], k, 2 * m + 1))
+            styles = []
+            for i in range(len(explored)):
+                full = mean.copy()
+                full[cols] = samples[i]
+                styles.append(_styles(library, full))
+            return result + [to_tag_set(all_tags, subset, mean, "exploration", styles[i])
+                             for i, subset in enumerate(explored)]
 
         draws: list[np.ndarray] = []
 
         def propose() -> tuple[int, ...]:
             if self.exploration == "random":
                 return random_subset(ordinary, k, rng)
-            draws.append(thompson_draw())
+            draws.append(thompson_draw(everything))
             return top_k(draws[-1][:ordinary], k)
 
         explored: list[tuple[int, ...]] = []
@@ -349,13 +391,17 @@ class EmbedSelector(BaseSelector):
         # objective gives the Laplace posterior used for exploration.
         optimiser = torch.optim.AdamW(list(params.values()), lr=self.lr, weight_decay=0.0)
         tag_matrix = torch.from_numpy(matrix)
-        n = len(replay)
+        # Older rankings count less (half as much every ``half_life`` rankings), so a user whose
+        # taste changes is followed; ``n`` is the effective number of pairs.
+        recency = _recency_weights(replay, self.half_life)
+        weights = torch.from_numpy(recency.astype(np.float32)) if self.half_life else None
+        n = float(recency.sum())
         log_scale0 = float(np.log(self.initial_scale))
         for _ in range(self.steps):
             optimiser.zero_grad()
             logits = problem.logits(params, tag_matrix)
             loss = loss_fn(problem.gather(logits, problem.winners), problem.gather(logits, problem.losers),
-                           logits[:, ordinary_idx])
+                           logits[:, ordinary_idx], weights)
             prior = 0.5 * self.prior_precision * params["bias"].pow(2).sum()
             prior = prior + 0.5 * (params["log_scale"] - log_scale0).pow(2)
             if self.use_user_vector:
@@ -368,7 +414,7 @@ class EmbedSelector(BaseSelector):
             margin = (problem.gather(logits, problem.winners).sum(-1)
                       - problem.gather(logits, problem.losers).sum(-1)).numpy()
         # Diagonal Gauss-Newton (Laplace) precision: prior + sum_i sigma'(z_i) x_it^2.
-        curvature = (1.0 / (1.0 + np.exp(-margin))) * (1.0 / (1.0 + np.exp(margin)))
+        curvature = recency * (1.0 / (1.0 + np.exp(-margin))) * (1.0 / (1.0 + np.exp(margin)))
         precision = self.prior_precision + (problem.design**2).T @ curvature
         draw_tags, draws = self._posterior_draws(problem.design, curvature, universe, rng)
         user_vector = params["user_vector"].detach().numpy() if self.use_user_vector else np.zeros(0, np.float32)
@@ -399,6 +445,16 @@ class EmbedSelector(BaseSelector):
         noise = rng.standard_normal((len(active), self.n_draws))
         draws = np.linalg.solve(lower.T, noise).T
         return [universe[i] for i in active], draws.astype(np.float16)
+
+
+def _recency_weights(pairs: Sequence[PreferencePair], half_life: Optional[float]) -> np.ndarray:
+    """``0.5 ** (age / half_life)`` per pair, its age counted in rankings (pairs of one run share
+    it) back from the newest; all ones without a half-life."""
+    if not half_life:
+        return np.ones(len(pairs))
+    runs = list(dict.fromkeys(p.run_id for p in pairs))
+    age = {run: len(runs) - 1 - i for i, run in enumerate(runs)}
+    return np.array([0.5 ** (age[p.run_id] / half_life) for p in pairs])
 
 
 def _styles(library: TagLibrary, scores: np.ndarray) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ class RandomSelector(BaseSelector):
     """
 
     name = "vanilla"
+    feedback_free = True
 
     def select(self, state, context: SelectionContext, *, k, m, n_explore, explore, rng) -> list[TagSet]:
         library = context.library

@@ -19,6 +19,7 @@ class RetrieverSelector(BaseSelector):
     """
 
     name = "ralm"
+    feedback_free = True
 
     def scores(self, state, context: SelectionContext) -> np.ndarray:
         matrix = context.tag_cache.matrix(list(context.library.all_tags))

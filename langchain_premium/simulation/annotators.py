@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Iterable, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -22,6 +22,7 @@ from langchain_premium.utils import SeedLike, check_random_state
 __all__ = [
     "AnnotatorParseError",
     "BaseAnnotator",
+    "ANSWER_TEMPERATURE",
     "DEFAULT_TEMPERATURE",
     "EmbeddingAnnotator",
     "LLMAnnotator",
@@ -33,12 +34,16 @@ __all__ = [
 #: ``user.at(step)``, or a plain list of tags.
 UserLike = Union[SimulatedUser, UserTags, Sequence[str]]
 
-#: Default Plackett-Luce temperature of :class:`EmbeddingAnnotator`, calibrated so the judge is
-#: about as inconsistent as a real one: on the candidates of 3/50 runs of 30 interactions
-#: (PREMIUM-Embed, its paper variant, vanilla and RALM; 12 users, 1080 rankings) the noisy best
-#: pick agrees with the noiseless best pick in 80% of the rankings (91% / 82% / 80% / 68%: the
-#: closer the candidates, the noisier the pick). 0.01 gives 86%, 0.02 gives 75%.
-DEFAULT_TEMPERATURE = 0.015
+#: Default Plackett-Luce temperature of :class:`EmbeddingAnnotator` (``match="sentence"``),
+#: calibrated so the judge is about as inconsistent as a real one: on the candidates
+#: PREMIUM-Embed shows in 3/50 runs of 30 interactions (10 users, 900 rankings) the noisy best
+#: pick agrees with the noiseless one in 78% of the rankings (0.03 gives 85%).
+DEFAULT_TEMPERATURE = 0.03
+
+#: The temperature of ``match="answer"`` (the judge of earlier versions), calibrated the same
+#: way: on 3/50 runs of 30 interactions (PREMIUM-Embed, its paper variant, vanilla and RALM;
+#: 12 users, 1080 rankings) its noisy best pick agreed with the noiseless one in 80% of them.
+ANSWER_TEMPERATURE = 0.015
 
 #: One sentence per writing style that an answer in that style tends to contain; an answer's
 #: style score is its best-matching sentence against the liked side minus the other side.
@@ -54,6 +59,20 @@ STYLE_PROBES: dict[str, str] = {
 }
 
 _SENTENCE_END = re.compile(r"(?<=[.!?)])\s+")
+
+
+def _sentences(answer: str) -> list[str]:
+    """The sentences of ``answer`` (the whole answer when it has no sentence breaks)."""
+    return [t for t in _SENTENCE_END.split(answer) if t.strip()] or [answer]
+
+
+def _split_rows(rows: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    return np.split(rows, np.cumsum(sizes)[:-1])
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
 
 
 class AnnotatorParseError(PremiumError, ValueError):
@@ -84,30 +103,39 @@ class EmbeddingAnnotator(BaseAnnotator):
     It reads only the answers' text, never the tags that produced them. The relevance of an
     answer ``a`` for query ``q`` and a user with tags ``T`` (and styles ``S``) is::
 
-        w_user * mean_t cos(e(a), e(t)) + w_query * cos(e(a), e(q)) + w_style * style(a, S)
+        w_user * mean_t max_s cos(e(s), e(t)) + w_query * cos(e(a), e(q)) + w_style * style(a, S)
 
-    (the first ``max_words`` words of ``a``), where ``style(a, S)`` averages, over the user's styles, how much better the answer's
-    best-matching sentence fits the liked style's probe sentence (:data:`STYLE_PROBES`) than the
-    other side of its pair (over all of ``a``'s sentences: styles often show at the end). A ranking is then drawn from the Plackett-Luce model with scores
-    ``relevance / temperature`` (the best answer with probability ``softmax(relevance / T)``,
-    then the best of the rest, and so on; sampled with the Gumbel trick), so the annotator is
-    as inconsistent as a real judge. ``temperature=0`` ranks by relevance exactly.
+    over the sentences ``s`` of the whole answer: each of the user's interests is judged by the
+    passage that addresses it best, as a judge asked "is this relevant to each of my interests"
+    reads; ``e(a)`` is the normalised mean of the sentence vectors. ``style(a, S)`` averages, over
+    the user's styles, how much better the answer's best-matching sentence fits the liked
+    style's probe sentence (:data:`STYLE_PROBES`) than the other side of its pair.
 
-    With the default ``temperature`` (:data:`DEFAULT_TEMPERATURE` = 0.015) the noisy best pick
-    agrees with the noiseless one in about 80% of the rankings of 3/50 runs;
-    ``premium bench`` prints the figure for its own runs.
+    ``match="answer"`` is the judge of earlier versions: one vector for the first ``max_words``
+    words, ``w_user * mean_t cos(e(a), e(t))``. It blends the interests into one vector, so an
+    answer about a neighbouring topic (Gastronomy for a user who likes Nutrition) scores almost
+    like one about the interest itself; it costs about half as much.
+
+    A ranking is then drawn from the Plackett-Luce model with scores ``relevance / temperature``
+    (the best answer with probability ``softmax(relevance / T)``, then the best of the rest,
+    and so on; sampled with the Gumbel trick), so the annotator is as inconsistent as a real
+    judge. ``temperature=0`` ranks by relevance exactly.
+
+    The default ``temperature`` (:data:`DEFAULT_TEMPERATURE` = 0.03; 0.015 for ``"answer"``)
+    is calibrated so the noisy best pick agrees with the noiseless one in about 80% of the
+    rankings of 3/50 runs; ``premium bench`` prints the figure for its own runs.
 
     Args:
         embeddings: the shared frozen encoder (default: the packaged MiniLM, cached).
-        temperature: Plackett-Luce temperature (>= 0); with the offline model's answers one
-            more user tag in an answer adds about 0.06 to the relevance.
+        temperature: Plackett-Luce temperature (>= 0; default: the calibrated one of ``match``).
+        match: ``"sentence"`` (each user tag against its best sentence of the whole answer) or
+            ``"answer"`` (the first ``max_words`` words as one vector).
         w_user, w_query, w_style: weights of the three terms.
         style_probes: style -> probe sentence (default :data:`STYLE_PROBES`; an unknown style
             is probed with "Written in a <style> style.").
         binary_pairs: the style pairs, to find the other side of a liked style.
-        max_words: the judge reads the first ``max_words`` words of each answer (``None``: all).
-            Embedding is the annotator's whole cost and grows with the text: 64 words cost about
-            a third of the offline model's typical 130-word answer and keep most of the signal.
+        max_words: with ``match="answer"``, the judge reads the first ``max_words`` words of
+            each answer (``None``: all).
         seed: for rankings drawn without an explicit ``rng``.
 
     Example:
@@ -120,7 +148,8 @@ class EmbeddingAnnotator(BaseAnnotator):
         self,
         embeddings: Optional[Embeddings] = None,
         *,
-        temperature: float = DEFAULT_TEMPERATURE,
+        temperature: Optional[float] = None,
+        match: Literal["sentence", "answer"] = "sentence",
         w_user: float = 1.0,
         w_query: float = 0.5,
         w_style: float = 0.3,
@@ -129,8 +158,13 @@ class EmbeddingAnnotator(BaseAnnotator):
         max_words: Optional[int] = 64,
         seed: SeedLike = None,
     ) -> None:
+        if match not in ("sentence", "answer"):
+            raise ValueError(f"match must be 'sentence' or 'answer', got {match!r}")
+        if temperature is None:
+            temperature = DEFAULT_TEMPERATURE if match == "sentence" else ANSWER_TEMPERATURE
         self.embeddings = embeddings
         self.temperature = temperature
+        self.match = match
         self.w_user = w_user
         self.w_query = w_query
         self.w_style = w_style
@@ -148,7 +182,7 @@ class EmbeddingAnnotator(BaseAnnotator):
             self._partner[a], self._partner[b] = b, a
 
     def __repr__(self) -> str:
-        return (f"EmbeddingAnnotator(temperature={self.temperature}, w_user={self.w_user}, "
+        return (f"EmbeddingAnnotator(temperature={self.temperature}, match={self.match!r}, w_user={self.w_user}, "
                 f"w_query={self.w_query}, w_style={self.w_style})")
 
     @property
@@ -176,14 +210,35 @@ class EmbeddingAnnotator(BaseAnnotator):
             raise ValueError("there are no answers to judge")
         if not prefs.tags:
             raise ValueError("the user has no tags to judge answers by")
-        vectors = embed_texts(self.encoder, [*(self.read(a) for a in answers), query, *prefs.tags])
-        m = len(answers)
-        answer_vectors, query_vector, tag_vectors = vectors[:m], vectors[m], vectors[m + 1:]
-        score = self.w_user * (answer_vectors @ tag_vectors.T).mean(axis=1)
-        score += self.w_query * (answer_vectors @ query_vector)
+        n_tags = len(prefs.tags)
+        sentences = [_sentences(a) for a in answers]
+        if self.match == "sentence":
+            # One batch: the query, the user's tags and every sentence of every answer.
+            vectors = embed_texts(self.encoder, [query, *prefs.tags, *(t for group in sentences for t in group)])
+            query_vector, tag_vectors = vectors[0], vectors[1:1 + n_tags]
+            groups = _split_rows(vectors[1 + n_tags:], [len(group) for group in sentences])
+            # Each interest is judged by the passage that addresses it best.
+            user_term = np.array([(group @ tag_vectors.T).max(axis=0).mean() for group in groups])
+            answer_vectors = np.stack([_unit(group.mean(axis=0)) for group in groups])
+        else:
+            vectors = embed_texts(self.encoder, [*(self.read(a) for a in answers), query, *prefs.tags])
+            m = len(answers)
+            answer_vectors, query_vector, tag_vectors = vectors[:m], vectors[m], vectors[m + 1:]
+            user_term = (answer_vectors @ tag_vectors.T).mean(axis=1)
+            groups = None
+        score = self.w_user * user_term + self.w_query * (answer_vectors @ query_vector)
         if prefs.styles and self.w_style:
-            score += self.w_style * self._style_scores(answers, prefs.styles)
+            if groups is None:
+                flat = embed_texts(self.encoder, [t for group in sentences for t in group])
+                groups = _split_rows(flat, [len(group) for group in sentences])
+            score += self.w_style * self._style_scores(groups, prefs.styles)
         return score.astype(np.float64)
+
+    def texts_read(self, answers: Sequence[str]) -> list[str]:
+        """The texts :meth:`relevance` embeds for ``answers`` (to embed them in one batch)."""
+        if self.match == "sentence":
+            return [t for a in answers for t in _sentences(a)]
+        return [self.read(a) for a in answers]
 
     def read(self, answer: str) -> str:
         """The part of ``answer`` the judge reads (its first ``max_words`` words)."""
@@ -192,21 +247,19 @@ class EmbeddingAnnotator(BaseAnnotator):
         words = answer.split()
         return answer if len(words) <= self.max_words else " ".join(words[: self.max_words])
 
-    def _style_scores(self, answers: Sequence[str], styles: Sequence[str]) -> np.ndarray:
-        # Each style against the other side of its pair (or alone when it has no partner).
+    def _style_scores(self, groups: Sequence[np.ndarray], styles: Sequence[str]) -> np.ndarray:
+        """Per answer (its sentence vectors), how much better its best sentence fits each liked
+        style's probe than the other side of the pair (or the probe alone, without a partner)."""
         liked = embed_texts(self.encoder, [self._probe(s) for s in styles])
         other = np.zeros_like(liked)
         paired = [i for i, s in enumerate(styles) if s in self._partner]
         if paired:
             other[paired] = embed_texts(self.encoder, [self._probe(self._partner[styles[i]]) for i in paired])
-        sentences = [[t for t in _SENTENCE_END.split(a) if t.strip()] or [a] for a in answers]
-        vectors = embed_texts(self.encoder, [t for group in sentences for t in group])  # one batch
-        scores, start = np.zeros(len(answers)), 0
-        for i, group in enumerate(sentences):
-            fit = vectors[start:start + len(group)]
-            start += len(group)
+        has_partner = np.array([s in self._partner for s in styles])
+        scores = np.zeros(len(groups))
+        for i, fit in enumerate(groups):
             best_liked = (fit @ liked.T).max(axis=0)
-            best_other = np.where([s in self._partner for s in styles], (fit @ other.T).max(axis=0), 0.0)
+            best_other = np.where(has_partner, (fit @ other.T).max(axis=0), 0.0)
             scores[i] = float((best_liked - best_other).mean())
         return scores
 

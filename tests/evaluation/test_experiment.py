@@ -83,6 +83,17 @@ def test_run_user_measures_before_during_and_after(fake):
     assert set(run.tag_probability) == set(run.user_tags) and len(run.user_tags) == 3
     assert all(len(v) == 3 for v in run.tag_probability.values())
     assert run.cpu_seconds > 0 and run.peak_memory_mb > 0
+    # Nothing a user ranks changes vanilla's choice: it is not asked, so the judge never ranks.
+    assert run.annotator_agreement is None and run.skipped_rankings == 0
+
+
+def test_a_learning_method_is_ranked_and_the_judge_agreement_measured(fake, monkeypatch):
+    asked = []
+    annotator = EmbeddingAnnotator(fake)
+    original = annotator.rank
+    monkeypatch.setattr(annotator, "rank", lambda *a, **kw: asked.append(a[0]) or original(*a, **kw))
+    run = tiny("premium-embed", fake, annotator=annotator)
+    assert len(asked) == 4  # one ranking per interaction
     assert 0.0 < run.annotator_agreement <= 1.0
 
 

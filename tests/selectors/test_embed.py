@@ -77,7 +77,7 @@ def test_default_state_stays_small_for_the_paper_library(cache):
 
 def test_exploration_sets_are_marked_and_distinct(cache):
     library = TagLibrary(TAGS)
-    for exploration in ("thompson", "random"):
+    for exploration in ("info", "thompson", "random"):
         selector = EmbedSelector(exploration=exploration)
         sets = selector.select(selector.initial_state(library), context(library, cache), k=2, m=3,
                                n_explore=2, explore=True, rng=np.random.default_rng(1))
@@ -85,9 +85,10 @@ def test_exploration_sets_are_marked_and_distinct(cache):
         assert len({frozenset(s.tags) for s in sets}) == 3
 
 
-def test_thompson_exploration_tries_uncertain_tags_more_than_settled_losers(cache):
+@pytest.mark.parametrize("exploration", ["info", "thompson"])
+def test_exploration_tries_uncertain_tags_more_than_settled_losers(cache, exploration):
     library = TagLibrary(TAGS)
-    selector = EmbedSelector()
+    selector = EmbedSelector(exploration=exploration)
     # Many pairs in which Tax law loses: the model becomes sure it is a poor choice.
     rng = np.random.default_rng(0)
     query = cache.matrix(["q"])[0]
@@ -123,3 +124,16 @@ def test_invalid_options_are_refused():
         EmbedSelector(exploration="greedy")
     with pytest.raises(ValueError, match="selection"):
         EmbedSelector(selection="best")
+
+
+def test_informative_exploration_explores_styles_too(cache):
+    library = TagLibrary(TAGS, binary_pairs=[("Brief", "Thorough"), ("Serious", "Humorous")])
+    selector = EmbedSelector()
+    seen = set()
+    for seed in range(20):
+        sets = selector.select(selector.initial_state(library), context(library, cache), k=2, m=3,
+                               n_explore=2, explore=True, rng=np.random.default_rng(seed))
+        for s in sets:
+            assert len(s.styles) == 2 and {s.styles[0]} <= {"Brief", "Thorough"}
+        seen.update(s.styles for s in sets[1:])
+    assert len(seen) > 1  # untrained, the styles of exploration sets vary

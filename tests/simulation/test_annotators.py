@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableLambda
 
 from langchain_premium.errors import PremiumError
 from langchain_premium.simulation.annotators import (
+    ANSWER_TEMPERATURE,
     DEFAULT_TEMPERATURE,
     AnnotatorParseError,
     EmbeddingAnnotator,
@@ -104,13 +105,43 @@ def test_prefer_uses_the_same_judgement(embeddings):
     assert annotator.prefer(QUERY, ANSWERS[0], ANSWERS[1], USER) is False
 
 
+def test_each_interest_is_judged_by_the_sentence_that_addresses_it():
+    # With a hash embedding only identical texts are similar: a sentence that is exactly the
+    # user's tag matches it; the same words inside a longer sentence do not.
+    fake = DeterministicFakeEmbedding(size=64)
+    focused = "Some opening words here. Closing remarks follow. Yoga"
+    blended = "Some opening words here. Closing remarks follow, Yoga"
+    judge = EmbeddingAnnotator(fake, temperature=0.0, w_query=0.0)
+    assert judge.rank(QUERY, [blended, focused], ["Yoga"]) == [1, 0]
+    assert judge.relevance(QUERY, [focused], ["Yoga"])[0] == pytest.approx(1.0)
+
+
+def test_the_sentence_judge_reads_the_whole_answer():
+    fake = DeterministicFakeEmbedding(size=64)
+    late = " ".join(["filler"] * 200) + ". Yoga"
+    other = " ".join(["filler"] * 200) + ". Tax law"
+    judge = EmbeddingAnnotator(fake, temperature=0.0, w_query=0.0, max_words=3)
+    assert judge.rank(QUERY, [other, late], ["Yoga"]) == [1, 0]
+    # The answer-level judge reads only the first max_words words: both look the same to it.
+    relevance = EmbeddingAnnotator(fake, temperature=0.0, match="answer", max_words=3).relevance(
+        QUERY, [other, late], ["Yoga"])
+    assert relevance[0] == pytest.approx(relevance[1])
+
+
+def test_each_judge_has_its_calibrated_temperature():
+    fake = DeterministicFakeEmbedding(size=8)
+    assert EmbeddingAnnotator(fake).temperature == DEFAULT_TEMPERATURE
+    assert EmbeddingAnnotator(fake, match="answer").temperature == ANSWER_TEMPERATURE
+    assert EmbeddingAnnotator(fake, match="answer", temperature=0.5).temperature == 0.5
+
+
 def test_the_judge_reads_only_the_first_max_words():
     annotator = EmbeddingAnnotator(DeterministicFakeEmbedding(size=8), max_words=3)
     assert annotator.read("one two three four five") == "one two three"
     assert EmbeddingAnnotator(DeterministicFakeEmbedding(size=8), max_words=None).read("a b c d") == "a b c d"
 
 
-@pytest.mark.parametrize("kwargs", [{"temperature": -0.1}, {"max_words": 0}])
+@pytest.mark.parametrize("kwargs", [{"temperature": -0.1}, {"max_words": 0}, {"match": "words"}])
 def test_invalid_embedding_annotator_settings(kwargs):
     with pytest.raises(ValueError):
         EmbeddingAnnotator(DeterministicFakeEmbedding(size=8), **kwargs)
@@ -118,6 +149,7 @@ def test_invalid_embedding_annotator_settings(kwargs):
 
 def test_default_temperature_is_documented():
     assert str(DEFAULT_TEMPERATURE) in EmbeddingAnnotator.__doc__
+    assert str(ANSWER_TEMPERATURE) in EmbeddingAnnotator.__doc__
 
 
 # -- parsing -------------------------------------------------------------------------------------
