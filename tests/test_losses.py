@@ -43,3 +43,14 @@ def test_module_adds_the_weighted_entropy_term():
     plain = PreferenceLoss(0.0)(w, l, logits)
     regularised = PreferenceLoss(0.5)(w, l, logits)
     assert math.isclose((regularised - plain).item(), 0.5 * negative_entropy(logits).item(), rel_tol=1e-5)
+
+
+def test_weighted_preference_loss_is_the_weighted_mean_of_the_loop():
+    gen = torch.Generator().manual_seed(1)
+    winners, losers = torch.randn(4, 3, generator=gen), torch.randn(4, 3, generator=gen)
+    weights = torch.tensor([0.125, 0.25, 0.5, 1.0])
+    terms = [-math.log(1.0 / (1.0 + math.exp(-(sum(w) - sum(l))))) for w, l in zip(winners.tolist(), losers.tolist())]
+    expected = sum(t * float(c) for t, c in zip(terms, weights)) / float(weights.sum())
+    assert math.isclose(preference_loss(winners, losers, weights).item(), expected, rel_tol=1e-5)
+    assert math.isclose(preference_loss(winners, losers, torch.ones(4)).item(),
+                        preference_loss(winners, losers).item(), rel_tol=1e-6)

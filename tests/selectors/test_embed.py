@@ -137,3 +137,36 @@ def test_informative_exploration_explores_styles_too(cache):
             assert len(s.styles) == 2 and {s.styles[0]} <= {"Brief", "Thorough"}
         seen.update(s.styles for s in sets[1:])
     assert len(seen) > 1  # untrained, the styles of exploration sets vary
+
+
+def test_recency_weights_halve_every_half_life_rankings():
+    from langchain_premium.selectors.embed import _recency_weights
+
+    def pair(run):
+        return PreferencePair(run_id=run, user_id="u", winner=TagSet(("a",)), loser=TagSet(("b",)))
+
+    pairs = [pair("r1"), pair("r1"), pair("r2"), pair("r3"), pair("r3")]
+    assert _recency_weights(pairs, 1.0).tolist() == [0.25, 0.25, 0.5, 1.0, 1.0]
+    assert _recency_weights(pairs, None).tolist() == [1.0] * 5
+
+
+def test_a_half_life_follows_a_change_of_taste(cache):
+    library = TagLibrary(TAGS)
+    old = pairs_preferring("Chess", library, cache, 40, seed=1)
+    new = [PreferencePair(run_id=f"new{i}", user_id="u", winner=p.winner, loser=p.loser,
+                          query_embedding=p.query_embedding)
+           for i, p in enumerate(pairs_preferring("Jazz", library, cache, 15, seed=2))]
+    top = {}
+    for half_life in (None, 5.0):
+        selector = EmbedSelector(half_life=half_life)
+        learned = selector.learn(selector.initial_state(library), old + new, library, cache, np.random.default_rng(0))
+        top[half_life] = library.all_tags[int(np.argmax(selector.scores(learned, context(library, cache))))]
+    assert top == {None: "Chess", 5.0: "Jazz"}
+
+
+def test_informative_exploration_on_a_large_library_stays_valid(cache):
+    library = TagLibrary([f"Topic {i}" for i in range(300)])
+    selector = EmbedSelector(pool_size=16)
+    sets = selector.select(selector.initial_state(library), context(library, cache), k=3, m=4,
+                           n_explore=3, explore=True, rng=np.random.default_rng(0))
+    assert len({frozenset(s.tags) for s in sets}) == 4 and all(len(set(s.tags)) == 3 for s in sets)
