@@ -71,7 +71,8 @@ def informative_sets(
     ``draws`` are posterior draws of every tag's utility, shape ``(n_draws, n_tags)``; a set's
     utility is the sum over its tags.
     """
-    pool = [c for c in candidates if c not in set(fixed)]
+    shown_sets = set(fixed)
+    pool = [c for c in candidates if c not in shown_sets]
     if not pool:
         return []
     member = np.zeros((len(pool), draws.shape[1]))

@@ -117,8 +117,8 @@ class EmbedSelector(BaseSelector):
             posterior standard deviation) are drawn and compared, so a query costs the same for
             20 or 20,000 tags.
         half_life: older rankings count half as much every ``half_life`` rankings (default 15;
-            ``None``: all count fully, as in the paper). A user whose taste changes is then followed within a few dozen
-            rankings instead of being held to what they liked long ago.
+            ``None``: all count fully, as in the paper). A user whose taste changes is then
+            followed within a few dozen rankings instead of being held to what they liked long ago.
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration

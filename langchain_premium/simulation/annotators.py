@@ -35,9 +35,10 @@ __all__ = [
 UserLike = Union[SimulatedUser, UserTags, Sequence[str]]
 
 #: Default Plackett-Luce temperature of :class:`EmbeddingAnnotator` (``match="sentence"``),
-#: calibrated so the judge is about as inconsistent as a real one: on the candidates
-#: PREMIUM-Embed shows in 3/50 runs of 30 interactions (10 users, 900 rankings) the noisy best
-#: pick agrees with the noiseless one in 78% of the rankings (0.03 gives 85%).
+#: calibrated so the judge is about as inconsistent as a real one: on the candidates of
+#: PREMIUM-Embed and its paper configuration in ``premium bench --quick`` (3/50, 30
+#: interactions, 10 users) the noisy best pick agrees with the noiseless one in 80.6% of the
+#: rankings (85% on PREMIUM-Embed's alone; 0.04 gives 78% there).
 DEFAULT_TEMPERATURE = 0.03
 
 #: The temperature of ``match="answer"`` (the judge of earlier versions), calibrated the same
