@@ -71,7 +71,8 @@ register_method("premium-embed")(_premium(EmbedSelector))
 # The paper's configuration: m_r = 2 uniformly random candidates, probability sampling for the
 # selector's own candidate, training after every d = 3 rankings (Table 7).
 register_method("premium-embed-paper")(
-    _premium(lambda **o: EmbedSelector(**{"exploration": "random", "selection": "sample", "half_life": None, **o}),
+    _premium(lambda **o: EmbedSelector(**{"exploration": "random", "selection": "sample", "half_life": None,
+                                              "coverage": None, **o}),
              method="premium-embed-paper", update_every=3)
 )
 register_method("vanilla")(_premium(RandomSelector))

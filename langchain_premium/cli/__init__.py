@@ -8,7 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 #: Sub-command modules; each defines ``register(subparsers)`` that sets ``func`` on its parser.
-COMMANDS = ["demo", "stress", "perf", "ui", "bench"]
+COMMANDS = ["demo", "stress", "perf", "ui", "bench", "judge"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -64,22 +64,25 @@ def candidate_sets(
 
 def informative_sets(
     draws: np.ndarray, fixed: Sequence[tuple[int, ...]], candidates: Sequence[tuple[int, ...]], count: int,
+    set_utility: Optional[Callable[[Sequence[tuple[int, ...]]], np.ndarray]] = None,
 ) -> list[tuple[int, ...]]:
     """``count`` sets from ``candidates``, each chosen in turn to maximise the information of its
     comparisons with every set already shown (``fixed`` and the ones chosen before it).
 
     ``draws`` are posterior draws of every tag's utility, shape ``(n_draws, n_tags)``; a set's
-    utility is the sum over its tags.
+    utility is the sum over its tags, unless ``set_utility`` maps sets to their utility under
+    each draw, ``(n_sets, n_draws)`` (e.g. :class:`~.coverage.CoverageUtility`).
     """
     shown_sets = set(fixed)
     pool = [c for c in candidates if c not in shown_sets]
     if not pool:
         return []
-    member = np.zeros((len(pool), draws.shape[1]))
-    for i, subset in enumerate(pool):
-        member[i, list(subset)] = 1.0
-    utility = member @ draws.T  # (candidates, draws)
-    shown = [draws[:, list(s)].sum(axis=1) for s in fixed]
+    if set_utility is None:
+        def set_utility(sets: Sequence[tuple[int, ...]]) -> np.ndarray:
+            return np.stack([draws[:, list(s)].sum(axis=1) for s in sets])
+
+    utility = set_utility(pool)  # (candidates, draws)
+    shown = list(set_utility(list(fixed))) if fixed else []
     gain = np.zeros(len(pool))
     for u in shown:
         gain += pair_information(utility - u)

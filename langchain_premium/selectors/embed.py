@@ -15,6 +15,7 @@ from langchain_premium.errors import CorruptStateError, SchemaVersionError
 from langchain_premium.losses import PreferenceLoss
 from langchain_premium.records import PreferencePair, TagSet
 from langchain_premium.selectors.base import BaseSelector, SelectionContext
+from langchain_premium.selectors.coverage import CoverageUtility, coverage_kernel, set_coverage
 from langchain_premium.selectors.design import candidate_sets, informative_sets
 from langchain_premium.selectors.sets import (
     best_sets,
@@ -36,6 +37,8 @@ class EmbedState:
 
     ``bias`` and ``precision`` are aligned with ``tags``; ``precision`` is the diagonal of the
     Laplace approximation of the posterior over ``bias`` (how sure the model is about each tag).
+    The bias of a tag in ``topics`` (the tags the user has ranked) is the weight of that topic,
+    which similar tags cover in part; the bias of any other tag is its own.
     """
 
     tags: list[str]
@@ -49,6 +52,7 @@ class EmbedState:
     #: ``(n_draws, len(draw_tags))``. They let exploration tell apart tags that won together.
     draw_tags: list[str] = field(default_factory=list)
     draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float16))
+    topics: list[str] = field(default_factory=list)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +89,12 @@ class EmbedSelector(BaseSelector):
     the entropy regulariser and AdamW, with a Gaussian prior that keeps them near the untrained
     retriever until the user's feedback says otherwise.
 
+    A set is scored by coverage (``coverage``, :mod:`.coverage`): the bias of a tag the user has
+    ranked is the weight of that topic, and a set earns each topic's weight times how well its
+    closest tag covers it (fully for the tag itself, in part for a near-synonym), so a winning
+    neighbour credits the topic it stands near and two synonyms are not counted twice. With
+    ``coverage=None`` a set's score is the sum of its tags' (the paper's).
+
     Exploration: ``exploration="info"`` (default) shows the sets whose ranking against the
     shown ones is expected to teach the model the most (the mutual information between the
     ranking and the parameters, estimated from posterior draws: :mod:`.design`). It screens
@@ -119,6 +129,11 @@ class EmbedSelector(BaseSelector):
         half_life: older rankings count half as much every ``half_life`` rankings (default 15;
             ``None``: all count fully, as in the paper). A user whose taste changes is then
             followed within a few dozen rankings instead of being held to what they liked long ago.
+        coverage: a set's worth for each topic the user has ranked is what its closest tag
+            gives: a tag whose cosine with the topic is above this floor covers it in part
+            (:mod:`.coverage`; default 0.4). A neighbour that wins (Energy policy for a user who
+            likes Environmental policy) then credits the topic it stands near, and a set is not
+            scored twice for one topic. ``None``: every tag counts alone (the paper's sum).
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
@@ -146,7 +161,9 @@ class EmbedSelector(BaseSelector):
         n_challengers: int = 8,
         half_life: Optional[float] = 15.0,
         pool_size: int = 64,
+        coverage: Optional[float] = 0.4,
     ) -> None:
+        self.coverage = coverage
         self.half_life = half_life
         self.pool_size = pool_size
         self.exploration = exploration
@@ -165,13 +182,15 @@ class EmbedSelector(BaseSelector):
         self.n_challengers = n_challengers
         if exploration not in ("thompson", "random", "info"):
             raise ValueError(f"exploration must be 'thompson', 'random' or 'info', got {exploration!r}")
+        if coverage is not None and not 0.0 <= coverage < 1.0:
+            raise ValueError(f"coverage must be a cosine floor in [0, 1) or None, got {coverage!r}")
         if selection not in ("greedy", "sample"):
             raise ValueError(f"selection must be 'greedy' or 'sample', got {selection!r}")
 
     def __repr__(self) -> str:
         return (
             f"EmbedSelector(exploration={self.exploration!r}, selection={self.selection!r}, "
-            f"lr={self.lr}, steps={self.steps}, entropy_weight={self.entropy_weight})"
+            f"lr={self.lr}, steps={self.steps}, entropy_weight={self.entropy_weight}, coverage={self.coverage})"
         )
 
     # -- state -------------------------------------------------------------------------------
@@ -204,6 +223,7 @@ class EmbedSelector(BaseSelector):
             user_vector=state.user_vector.astype(np.float32),
             draw_tags=np.array(state.draw_tags, dtype=str),
             draws=state.draws.astype(np.float16),
+            topics=np.array(state.topics, dtype=str),
         )
         return buffer.getvalue()
 
@@ -215,6 +235,8 @@ class EmbedSelector(BaseSelector):
                 # States saved before exploration draws existed (same format) have none.
                 arrays["draw_tags"] = data["draw_tags"] if "draw_tags" in data.files else np.zeros(0, str)
                 arrays["draws"] = data["draws"] if "draws" in data.files else np.zeros((0, 0), np.float16)
+                # ... and no topics: every bias is the tag's own, as before coverage existed.
+                arrays["topics"] = data["topics"] if "topics" in data.files else np.zeros(0, str)
         except Exception as exc:  # any decoding failure means the blob is not a state we wrote
             raise CorruptStateError(f"the stored PREMIUM-Embed state cannot be read: {exc}") from exc
         if not isinstance(meta, dict):
@@ -244,6 +266,7 @@ class EmbedSelector(BaseSelector):
                 n_pairs=int(meta["n_pairs"]),
                 draw_tags=[str(t) for t in arrays["draw_tags"]],
                 draws=arrays["draws"],
+                topics=[str(t) for t in arrays["topics"]],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptStateError(f"the stored PREMIUM-Embed state has bad metadata: {exc!r}") from exc
@@ -263,9 +286,27 @@ class EmbedSelector(BaseSelector):
 
     def scores(self, state: EmbedState, context: SelectionContext) -> np.ndarray:
         tags = list(context.library.all_tags)
-        bias, _ = state.aligned(tags, self.prior_precision)
         matrix = context.tag_cache.matrix(tags)
+        bias, _, _ = self._effective_bias(state, tags, matrix, context)
         return self._tag_scores(state, tags, matrix, bias, context.query_embedding)
+
+    def _kernel(self, tags: Sequence[str], matrix: np.ndarray, topics: Sequence[str], tag_cache) -> np.ndarray:
+        return coverage_kernel(matrix, tag_cache.matrix(list(topics)), tags, topics, self.coverage)
+
+    def _effective_bias(
+        self, state: EmbedState, tags: Sequence[str], matrix: np.ndarray, context: SelectionContext,
+    ) -> tuple[np.ndarray, np.ndarray, Optional[CoverageUtility]]:
+        """Per tag: its bias plus what it covers of the user's topics, the posterior precision,
+        and the set scorer (``None`` when sets are plain sums)."""
+        bias, precision = state.aligned(tags, self.prior_precision)
+        if not state.topics or self.coverage is None:
+            return bias, precision, None
+        kernel = self._kernel(tags, matrix, state.topics, context.tag_cache)
+        weights = state.bias[[state._index[t] for t in state.topics]].astype(np.float64)
+        topics = set(state.topics)
+        own = np.where([tag in topics for tag in tags], 0.0, bias)
+        utility = CoverageUtility(own, kernel, weights)  # ``additive`` gets the query terms below
+        return (own + kernel @ weights).astype(np.float32), precision, utility
 
     def select(
         self,
@@ -282,20 +323,26 @@ class EmbedSelector(BaseSelector):
         all_tags = list(library.all_tags)
         ordinary = len(library.tags)
         matrix = context.tag_cache.matrix(all_tags)
-        bias, precision = state.aligned(all_tags, self.prior_precision)
+        bias, precision, coverage = self._effective_bias(state, all_tags, matrix, context)
         mean = self._tag_scores(state, all_tags, matrix, bias, context.query_embedding)
         n_explore = n_explore if explore else 0
         n_own = m - n_explore
 
         # The selector's own sets: the best-scoring ones (or the paper's probability sampling).
-        fallback = best_sets(mean[:ordinary], k, m + m)
+        if coverage is None:
+            fallback = best_sets(mean[:ordinary], k, m + m)
+        else:
+            coverage.additive = coverage.additive + (mean - bias)  # the query and user-vector terms
+            # Synonyms share a topic, so the best sets come from a wider shortlist than top k + m.
+            shortlist = np.argsort(-mean[:ordinary], kind="stable")[:k + 2 * m + 3]
+            fallback = coverage.best_sets(shortlist, k, m + m)
         if explore and self.selection == "sample":
             probs = softmax(mean[:ordinary])
             own = fill_distinct([], lambda: sample_by_probability(probs, k, rng), n_own, fallback)
         else:
             own = fallback[:n_own]
         own_styles = _styles(library, mean)
-        result = [to_tag_set(all_tags, s, mean, "selector", own_styles) for s in own]
+        result = [self._scored(to_tag_set(all_tags, s, mean, "selector", own_styles), s, coverage) for s in own]
 
         # Posterior draws: the stored correlated ones first (without replacement within this
         # query), independent noise for tags they do not cover (new, or never compared).
@@ -323,9 +370,12 @@ class EmbedSelector(BaseSelector):
             local = {int(t): i for i, t in enumerate(pool)}
             greedy = tuple(local[int(t)] for t in fallback[0])
             shown = [tuple(local[int(t)] for t in subset) for subset in own]
+            set_utility = None
+            if coverage is not None:
+                set_utility = self._draw_utility(state, coverage, all_tags, pool, precision, len(samples), rng)
             chosen = informative_sets(samples[:, :len(pool)], shown,
                                       candidate_sets(samples[:, :len(pool)], greedy, upper[pool], k, self.n_challengers),
-                                      n_explore)
+                                      n_explore, set_utility)
             explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
             explored += fill_distinct(own + explored, lambda: random_subset(ordinary, k, rng),
                                       n_explore - len(explored), best_sets(mean[:ordinary], k, 2 * m + 1))
@@ -334,7 +384,7 @@ class EmbedSelector(BaseSelector):
                 full = mean.copy()
                 full[cols] = samples[i]
                 styles.append(_styles(library, full))
-            return result + [to_tag_set(all_tags, subset, mean, "exploration", styles[i])
+            return result + [self._scored(to_tag_set(all_tags, subset, mean, "exploration", styles[i]), subset, coverage)
                              for i, subset in enumerate(explored)]
 
         draws: list[np.ndarray] = []
@@ -357,6 +407,35 @@ class EmbedSelector(BaseSelector):
             result.append(to_tag_set(all_tags, subset, mean, "exploration", styles))
         return result
 
+    @staticmethod
+    def _scored(tag_set: TagSet, subset: tuple[int, ...], coverage: Optional[CoverageUtility]) -> TagSet:
+        """The set's score under coverage (a topic counts once), not the sum of its tags'."""
+        return tag_set if coverage is None else replace(tag_set, score=float(coverage([subset])[0]))
+
+    def _draw_utility(
+        self, state: EmbedState, coverage: CoverageUtility, tags: Sequence[str], pool: np.ndarray,
+        precision: np.ndarray, n_draws: int, rng: np.random.Generator,
+    ):
+        """Set utilities under posterior draws, for sets of positions in ``pool``: the stored
+        draws of the topic weights, and independent noise for a tag's own bias outside them."""
+        position = {t: i for i, t in enumerate(state.topics)}
+        offsets = np.zeros((n_draws, len(state.topics)))
+        drawn = [(position[t], j) for j, t in enumerate(state.draw_tags) if t in position]
+        if drawn and len(state.draws):
+            rows = np.arange(n_draws) % len(state.draws)
+            offsets[:, [p for p, _ in drawn]] = state.draws[rows][:, [j for _, j in drawn]].astype(np.float64)
+        # A tag whose topic weight is drawn gets its uncertainty from the draws; any other tag
+        # (its own bias, or a topic left out of the draws) independent noise of its precision.
+        own_noise = rng.standard_normal((n_draws, len(pool))) / np.sqrt(precision[pool])
+        in_draws = set(state.draw_tags) if len(state.draws) else set()
+        own_noise[:, [i for i, t in enumerate(pool) if tags[t] in in_draws]] = 0.0
+
+        def utility(subsets: Sequence[tuple[int, ...]]) -> np.ndarray:
+            sets = [tuple(int(pool[i]) for i in s) for s in subsets]
+            return coverage(sets, offsets) + np.stack([own_noise[:, list(s)].sum(axis=1) for s in subsets])
+
+        return utility
+
     # -- learning ----------------------------------------------------------------------------
 
     def learn(
@@ -377,8 +456,12 @@ class EmbedSelector(BaseSelector):
         ordinary_idx = [index[t] for t in library.tags]
         matrix = tag_cache.matrix(universe)
         bias0, _ = state.aligned(universe, self.prior_precision)
+        # The topics: every tag the user has ranked. Their biases are topic weights, covered in
+        # part by similar tags (``coverage``); the other tags keep a bias of their own.
+        topics = list(dict.fromkeys(t for p in replay for t in p.winner.all_tags + p.loser.all_tags))
+        kernel = self._kernel(universe, matrix, topics, tag_cache)
 
-        problem = _PairProblem.build(replay, index, matrix)
+        problem = _PairProblem.build(replay, index, matrix, kernel, [index[t] for t in topics])
         params = {
             "bias": torch.tensor(bias0, requires_grad=True),
             "log_scale": torch.tensor(float(state.log_scale), requires_grad=True),
@@ -400,8 +483,9 @@ class EmbedSelector(BaseSelector):
         for _ in range(self.steps):
             optimiser.zero_grad()
             logits = problem.logits(params, tag_matrix)
-            loss = loss_fn(problem.gather(logits, problem.winners), problem.gather(logits, problem.losers),
-                           logits[:, ordinary_idx], weights)
+            loss = loss_fn(problem.set_scores(logits, params, problem.winners, problem.winner_cover),
+                           problem.set_scores(logits, params, problem.losers, problem.loser_cover),
+                           (logits + problem.effective_bias(params))[:, ordinary_idx], weights)
             prior = 0.5 * self.prior_precision * params["bias"].pow(2).sum()
             prior = prior + 0.5 * (params["log_scale"] - log_scale0).pow(2)
             if self.use_user_vector:
@@ -411,8 +495,8 @@ class EmbedSelector(BaseSelector):
 
         with torch.no_grad():
             logits = problem.logits(params, tag_matrix)
-            margin = (problem.gather(logits, problem.winners).sum(-1)
-                      - problem.gather(logits, problem.losers).sum(-1)).numpy()
+            margin = (problem.set_scores(logits, params, problem.winners, problem.winner_cover).sum(-1)
+                      - problem.set_scores(logits, params, problem.losers, problem.loser_cover).sum(-1)).numpy()
         # Diagonal Gauss-Newton (Laplace) precision: prior + sum_i sigma'(z_i) x_it^2.
         curvature = recency * (1.0 / (1.0 + np.exp(-margin))) * (1.0 / (1.0 + np.exp(margin)))
         precision = self.prior_precision + (problem.design**2).T @ curvature
@@ -428,6 +512,7 @@ class EmbedSelector(BaseSelector):
             n_pairs=len(pairs),
             draw_tags=draw_tags,
             draws=draws,
+            topics=topics,
         )
 
     def _posterior_draws(
@@ -470,11 +555,19 @@ class _PairProblem:
     queries: torch.Tensor  # (N, d)
     winners: torch.Tensor  # (N, kmax) tag indices, padded with -1
     losers: torch.Tensor
-    design: np.ndarray  # (N, U): +1 winner tag, -1 loser tag (shared tags cancel)
+    design: np.ndarray  # (N, U): each topic's coverage by the winner minus by the loser
     similarity: torch.Tensor  # (N, U): e(q_i) . e(t)
+    winner_cover: torch.Tensor  # (N, A): coverage of the A topics by each winner set
+    loser_cover: torch.Tensor
+    kernel: torch.Tensor  # (U, A): coverage_kernel of every tag against the topics
+    topics: torch.Tensor  # (A,) the topics' indices among the U tags
+    own: torch.Tensor  # (U,) 1 for a tag that is no topic (its bias is its own)
 
     @classmethod
-    def build(cls, pairs: Sequence[PreferencePair], index: dict[str, int], matrix: np.ndarray) -> "_PairProblem":
+    def build(
+        cls, pairs: Sequence[PreferencePair], index: dict[str, int], matrix: np.ndarray,
+        kernel: np.ndarray, topics: Sequence[int],
+    ) -> "_PairProblem":
         dim = matrix.shape[1]
         queries = np.stack([
             p.query_embedding if p.query_embedding is not None else np.zeros(dim, np.float32)
@@ -488,26 +581,41 @@ class _PairProblem:
                 out[i, : len(tags)] = [index[t] for t in tags]
             return torch.from_numpy(out)
 
+        winner_cover = set_coverage(kernel, [[index[t] for t in p.winner.all_tags] for p in pairs])
+        loser_cover = set_coverage(kernel, [[index[t] for t in p.loser.all_tags] for p in pairs])
         design = np.zeros((len(pairs), len(index)), dtype=np.float32)
-        for i, p in enumerate(pairs):
-            for t in p.winner.all_tags:
-                design[i, index[t]] += 1.0
-            for t in p.loser.all_tags:
-                design[i, index[t]] -= 1.0
+        design[:, list(topics)] = winner_cover - loser_cover  # shared tags cancel
+        own = np.ones(len(index), dtype=np.float32)
+        own[list(topics)] = 0.0
         return cls(
             queries=torch.from_numpy(queries),
             winners=padded([p.winner.all_tags for p in pairs]),
             losers=padded([p.loser.all_tags for p in pairs]),
             design=design,
             similarity=torch.from_numpy(queries @ matrix.T),
+            winner_cover=torch.from_numpy(winner_cover.astype(np.float32)),
+            loser_cover=torch.from_numpy(loser_cover.astype(np.float32)),
+            kernel=torch.from_numpy(kernel.astype(np.float32)),
+            topics=torch.tensor(list(topics), dtype=torch.int64),
+            own=torch.from_numpy(own),
         )
 
     def logits(self, params: dict[str, torch.Tensor], tag_matrix: torch.Tensor) -> torch.Tensor:
-        """``(N, U)`` scores of every tag for every replayed query."""
-        per_tag = params["bias"]
+        """``(N, U)`` scores of every tag for every replayed query, biases aside."""
+        scores = params["log_scale"].exp() * self.similarity
         if "user_vector" in params:
-            per_tag = per_tag + tag_matrix @ params["user_vector"]
-        return params["log_scale"].exp() * self.similarity + per_tag
+            scores = scores + tag_matrix @ params["user_vector"]
+        return scores
+
+    def effective_bias(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(U,)`` each tag's own bias (if it is no topic) plus what it covers of the topics."""
+        return self.own * params["bias"] + self.kernel @ params["bias"][self.topics]
+
+    def set_scores(
+        self, logits: torch.Tensor, params: dict[str, torch.Tensor], tags: torch.Tensor, cover: torch.Tensor,
+    ) -> torch.Tensor:
+        """``(N, kmax + 1)``: the set's tags' scores and, last, its coverage of the topics."""
+        return torch.cat([self.gather(logits, tags), (cover @ params["bias"][self.topics])[:, None]], dim=1)
 
     @staticmethod
     def gather(logits: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
