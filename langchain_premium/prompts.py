@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.prompt_values import PromptValue
+from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate, MessagesPlaceholder
 
 GENERATION_SYSTEM = (
     "You are a helpful assistant. Answer the user's question.\n"
@@ -41,6 +42,13 @@ def generation_variables(
         "style_instruction": style_instruction(styles),
         "history": list(history),
     }
+
+
+def format_declared(prompt: BasePromptTemplate, variables: Mapping[str, Any]) -> PromptValue:
+    """``prompt`` formatted with those of ``variables`` it declares (a custom template may use
+    only some of :func:`generation_variables`)."""
+    wanted = set(prompt.input_variables) | set(prompt.optional_variables)
+    return prompt.format_prompt(**{k: v for k, v in variables.items() if k in wanted})
 
 
 # --- LLM Candidate Generator (PREMIUM-Prompt, paper Table 19) -----------------------------------

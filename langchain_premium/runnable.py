@@ -28,7 +28,7 @@ from langchain_premium.errors import (
 )
 from langchain_premium.feedback import feedback_to_pairs
 from langchain_premium.memory import SQLiteMemory
-from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, generation_variables
+from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables
 from langchain_premium.records import Interaction, TagSet
 from langchain_premium.result import Candidate, FeedbackReceipt, PremiumResult
 from langchain_premium.selectors.base import BaseSelector, SelectionContext, UserProfile
@@ -289,12 +289,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         )
 
     def _prompts(self, request: _Request, tag_sets: list[TagSet]) -> list[PromptValue]:
-        wanted = set(self.prompt.input_variables) | set(self.prompt.optional_variables)
-        prompts = []
-        for tag_set in tag_sets:
-            variables = generation_variables(request.query, tag_set.tags, tag_set.styles, request.history)
-            prompts.append(self.prompt.format_prompt(**{k: v for k, v in variables.items() if k in wanted}))
-        return prompts
+        return [format_declared(self.prompt, generation_variables(request.query, s.tags, s.styles, request.history))
+                for s in tag_sets]
 
     def _finish(
         self, request: _Request, run_id: str, query_embedding: np.ndarray,

@@ -14,7 +14,12 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from langchain_premium.baselines.history import HistoryItem, add_history, require_text, user_history
 from langchain_premium.errors import CorruptStateError, StaleStateError
-from langchain_premium.prompts import PROFILE_GENERATION_PROMPT, generation_variables, profile_section
+from langchain_premium.prompts import (
+    PROFILE_GENERATION_PROMPT,
+    format_declared,
+    generation_variables,
+    profile_section,
+)
 from langchain_premium.records import TagSet
 from langchain_premium.result import FeedbackReceipt
 from langchain_premium.runnable import PremiumRunnable
@@ -181,15 +186,9 @@ class ProfileRunnable(PremiumRunnable):
 
     def _prompts(self, request: Any, tag_sets: list[TagSet]) -> list[PromptValue]:
         extra = self.prompt_variables(request.user_id, request.query)
-        wanted = set(self.prompt.input_variables) | set(self.prompt.optional_variables)
-        prompts = []
-        for tag_set in tag_sets:
-            variables = {
-                **generation_variables(request.query, tag_set.tags, tag_set.styles, request.history),
-                **extra,
-            }
-            prompts.append(self.prompt.format_prompt(**{k: v for k, v in variables.items() if k in wanted}))
-        return prompts
+        return [format_declared(self.prompt, {**generation_variables(request.query, s.tags, s.styles, request.history),
+                                              **extra})
+                for s in tag_sets]
 
     def export_user(self, user_id: str) -> dict:
         """Everything held about ``user_id``, including the profile text."""

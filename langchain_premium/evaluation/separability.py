@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from langchain_premium.evaluation.embedding_cache import shared_embeddings
 from langchain_premium.evaluation.experiment import Setup, make_library
-from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, generation_variables
+from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables
 from langchain_premium.simulation.annotators import EmbeddingAnnotator
 from langchain_premium.simulation.queries import load_queries
 from langchain_premium.simulation.users import SimulatedUser
@@ -133,14 +133,10 @@ def swap_separability(
 
     swaps = _swaps(prefs.tags, list(library.tags))
     sets = [prefs.tags, *swaps]
-    prompt = DEFAULT_GENERATION_PROMPT
-    wanted = set(prompt.input_variables) | set(prompt.optional_variables)
     per_query = []
     for query in tqdm(queries, desc=f"judge {setup} seed {seed}", leave=False, disable=not progress):
-        prompts = []
-        for tags in sets:
-            variables = generation_variables(query, tags, prefs.styles)
-            prompts.append(prompt.format_prompt(**{k: v for k, v in variables.items() if k in wanted}))
+        prompts = [format_declared(DEFAULT_GENERATION_PROMPT, generation_variables(query, tags, prefs.styles))
+                   for tags in sets]
         answers = [str(out.text) if isinstance(out, BaseMessage) else str(out) for out in llm.batch(prompts)]
         relevance = np.asarray(annotator.relevance(query, answers, prefs), dtype=np.float64)
         per_query.append(win_probability(relevance[0] - relevance[1:], annotator.temperature))

@@ -305,8 +305,7 @@ class EmbedSelector(BaseSelector):
         weights = state.bias[[state._index[t] for t in state.topics]].astype(np.float64)
         topics = set(state.topics)
         own = np.where([tag in topics for tag in tags], 0.0, bias)
-        utility = CoverageUtility(own, kernel, weights)  # ``additive`` gets the query terms below
-        return (own + kernel @ weights).astype(np.float32), precision, utility
+        return (own + kernel @ weights).astype(np.float32), precision, CoverageUtility(own, kernel, weights)
 
     def select(
         self,
@@ -332,7 +331,7 @@ class EmbedSelector(BaseSelector):
         if coverage is None:
             fallback = best_sets(mean[:ordinary], k, m + m)
         else:
-            coverage.additive = coverage.additive + (mean - bias)  # the query and user-vector terms
+            coverage = replace(coverage, additive=coverage.additive + (mean - bias))  # + query, user vector
             # Synonyms share a topic, so the best sets come from a wider shortlist than top k + m.
             shortlist = np.argsort(-mean[:ordinary], kind="stable")[:k + 2 * m + 3]
             fallback = coverage.best_sets(shortlist, k, m + m)
