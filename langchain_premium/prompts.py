@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate, MessagesPlaceholder
 
@@ -49,6 +50,17 @@ def format_declared(prompt: BasePromptTemplate, variables: Mapping[str, Any]) ->
     only some of :func:`generation_variables`)."""
     wanted = set(prompt.input_variables) | set(prompt.optional_variables)
     return prompt.format_prompt(**{k: v for k, v in variables.items() if k in wanted})
+
+
+def output_text(output: Any) -> str:
+    """The text of a model's output: a chat model's message (its ``.text``) or a string.
+
+    Example:
+        >>> from langchain_core.messages import AIMessage
+        >>> output_text(AIMessage(content="Hi")), output_text("Hi")
+        ('Hi', 'Hi')
+    """
+    return str(output.text) if isinstance(output, BaseMessage) else str(output)
 
 
 # --- LLM Candidate Generator (PREMIUM-Prompt, paper Table 19) -----------------------------------

@@ -28,7 +28,7 @@ from langchain_premium.errors import (
 )
 from langchain_premium.feedback import feedback_to_pairs
 from langchain_premium.memory import SQLiteMemory
-from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables
+from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables, output_text
 from langchain_premium.records import Interaction, TagSet
 from langchain_premium.result import Candidate, FeedbackReceipt, PremiumResult
 from langchain_premium.selectors.base import BaseSelector, SelectionContext, UserProfile
@@ -304,7 +304,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
                 f"(tags {list(tag_sets[index].tags)}): {type(error).__name__}: {error}"
             ) from error
         kept = [(t, out) for t, out in zip(tag_sets, outputs) if not isinstance(out, BaseException)]
-        texts = [_text_of(out) for _, out in kept]
+        texts = [output_text(out) for _, out in kept]
         self.memory.add_interaction(
             Interaction(
                 run_id=run_id, user_id=request.user_id, method=self.key,
@@ -484,8 +484,3 @@ def _split_messages(messages: list[BaseMessage]) -> tuple[Any, list[BaseMessage]
             return messages[i].content, messages[:i]
     raise ValueError("the prompt has no human message to answer")
 
-
-def _text_of(output: Any) -> str:
-    if isinstance(output, BaseMessage):
-        return str(output.text)
-    return str(output)

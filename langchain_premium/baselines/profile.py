@@ -6,7 +6,6 @@ import json
 import threading
 from typing import Any, ClassVar, Iterable, Optional, Sequence
 
-from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import BasePromptTemplate
 from langchain_core.runnables import Runnable
@@ -18,6 +17,7 @@ from langchain_premium.prompts import (
     PROFILE_GENERATION_PROMPT,
     format_declared,
     generation_variables,
+    output_text,
     profile_section,
 )
 from langchain_premium.records import TagSet
@@ -125,7 +125,7 @@ class ProfileRunnable(PremiumRunnable):
 
     @staticmethod
     def _reply_text(reply: Any) -> str:
-        return str(reply.text if isinstance(reply, BaseMessage) else reply).strip()
+        return output_text(reply).strip()
 
     def refresh_profile(self, user_id: str, *, force: bool = False) -> bool:
         """Rewrite the user's profile from their history if it has new items (or ``force``);

@@ -7,13 +7,12 @@ from typing import Any, Optional, Union
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from tqdm.auto import tqdm
 
 from langchain_premium.evaluation.embedding_cache import shared_embeddings
 from langchain_premium.evaluation.experiment import Setup, make_library
-from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables
+from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables, output_text
 from langchain_premium.simulation.annotators import EmbeddingAnnotator
 from langchain_premium.simulation.queries import load_queries
 from langchain_premium.simulation.users import SimulatedUser
@@ -137,7 +136,7 @@ def swap_separability(
     for query in tqdm(queries, desc=f"judge {setup} seed {seed}", leave=False, disable=not progress):
         prompts = [format_declared(DEFAULT_GENERATION_PROMPT, generation_variables(query, tags, prefs.styles))
                    for tags in sets]
-        answers = [str(out.text) if isinstance(out, BaseMessage) else str(out) for out in llm.batch(prompts)]
+        answers = [output_text(out) for out in llm.batch(prompts)]
         relevance = np.asarray(annotator.relevance(query, answers, prefs), dtype=np.float64)
         per_query.append(win_probability(relevance[0] - relevance[1:], annotator.temperature))
     return Separability(str(setup), seed, prefs.tags, swaps, np.mean(per_query, axis=0))

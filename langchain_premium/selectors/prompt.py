@@ -18,6 +18,7 @@ from langchain_premium.prompts import (
     CANDIDATE_GENERATOR_RETRY,
     NO_HISTORY,
     format_interaction_history,
+    output_text,
 )
 from langchain_premium.records import TagSet
 from langchain_premium.selectors.base import BaseSelector, SelectionContext
@@ -48,10 +49,6 @@ class CandidateRepair:
     retry_errors: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     filled: list[str] = field(default_factory=list)
-
-
-def _text(message: Any) -> str:
-    return str(message.text) if isinstance(message, BaseMessage) else str(message)
 
 
 class PromptSelector(BaseSelector):
@@ -192,7 +189,7 @@ class PromptSelector(BaseSelector):
         library = context.library
         tags = list(library.tags)
         messages = self.messages(context, k=k, m=m)
-        answer = _text(self.llm.invoke(messages))
+        answer = output_text(self.llm.invoke(messages))
         raw = parse_candidate_output(answer, tags)
         check = check_candidates(raw, tags, k=k, m=m)
         first_errors = list(check.errors)
@@ -200,7 +197,7 @@ class PromptSelector(BaseSelector):
         for _ in range(self.max_retries if not check.ok else 0):
             retry = CANDIDATE_GENERATOR_RETRY.format(errors="; ".join(check.errors), k=k, m=m)
             messages = [*messages, AIMessage(answer), HumanMessage(retry)]
-            answer = _text(self.llm.invoke(messages))
+            answer = output_text(self.llm.invoke(messages))
             raw = parse_candidate_output(answer, tags)
             check = check_candidates(raw, tags, k=k, m=m)
             retry_errors = list(check.errors)

@@ -8,13 +8,12 @@ from typing import Iterable, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langchain_core.messages import BaseMessage
 from langchain_core.prompts import BasePromptTemplate
 from langchain_core.runnables import Runnable
 
 from langchain_premium.encoding import embed_texts
 from langchain_premium.errors import PremiumError
-from langchain_premium.prompts import DEFAULT_ANNOTATOR_PROMPT, annotator_variables
+from langchain_premium.prompts import DEFAULT_ANNOTATOR_PROMPT, annotator_variables, output_text
 from langchain_premium.simulation.users import SimulatedUser, UserTags, as_user_tags
 from langchain_premium.tags import DEFAULT_BINARY_PAIRS
 from langchain_premium.utils import SeedLike, check_random_state
@@ -376,8 +375,7 @@ class LLMAnnotator(BaseAnnotator):
         shown = [answers[i] for i in order]
         variables = annotator_variables(query, shown, prefs.tags, prefs.styles)
         output = self.llm.invoke(self.prompt.format_prompt(**variables))
-        text = output.text if isinstance(output, BaseMessage) else str(output)
-        return [order[i] for i in parse_ranking(text, len(answers))]
+        return [order[i] for i in parse_ranking(output_text(output), len(answers))]
 
 
 _RANKING_MARKER = re.compile(r"\(?\s*ranking\s*\)?\s*[:\-]?", re.IGNORECASE)
