@@ -328,6 +328,7 @@ class EmbedSelector(BaseSelector):
         n_own = m - n_explore
 
         # The selector's own sets: the best-scoring ones (or the paper's probability sampling).
+        # ``fallback`` (2m sets) also backs exploration when its proposals keep repeating.
         if coverage is None:
             fallback = best_sets(mean[:ordinary], k, m + m)
         else:
@@ -377,7 +378,7 @@ class EmbedSelector(BaseSelector):
                                       n_explore, set_utility)
             explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
             explored += fill_distinct(own + explored, lambda: random_subset(ordinary, k, rng),
-                                      n_explore - len(explored), best_sets(mean[:ordinary], k, 2 * m + 1))
+                                      n_explore - len(explored), fallback)
             styles = []
             for i in range(len(explored)):
                 full = mean.copy()
@@ -395,7 +396,6 @@ class EmbedSelector(BaseSelector):
             return top_k(draws[-1][:ordinary], k)
 
         explored: list[tuple[int, ...]] = []
-        fallback = best_sets(mean[:ordinary], k, 2 * m + 1)
         for _ in range(n_explore):
             subset = fill_distinct(own + explored, propose, 1, fallback)[0]
             explored.append(subset)
