@@ -129,6 +129,8 @@ class SQLiteMemory:
     >>> [(p.winner.tags, p.loser.tags) for p in memory.pairs("ada")]
     [(('Art',), ('Math',))]
 
+    The examples of the methods below each continue from this one, on a fresh ``memory``.
+
     By default (``store_text=False``) no query or answer text is ever written to the database.
     File databases use WAL and one connection per thread; ``":memory:"`` shares one connection
     behind a lock. Every group of writes that belongs together is one ``BEGIN IMMEDIATE``
@@ -502,8 +504,12 @@ class SQLiteMemory:
     def delete_state(self, user_id: str, key: str) -> bool:
         """Delete the state saved for ``(user_id, key)``; return whether there was one.
 
+        >>> memory.save_state("ada", "embed", b"weights", expected_version=None, pairs_seen=1)
+        1
         >>> memory.delete_state("ada", "embed")
         True
+        >>> memory.delete_state("ada", "embed")
+        False
         """
         with self._write() as db:
             cursor = db.execute(

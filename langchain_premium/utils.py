@@ -14,7 +14,7 @@ def check_random_state(seed: SeedLike) -> np.random.Generator:
     """A ``numpy`` Generator from ``None`` (fresh entropy), an int seed, or a Generator (as is).
 
     Example:
-        >>> check_random_state(0).integers(10) == check_random_state(0).integers(10)
+        >>> bool(check_random_state(0).integers(10) == check_random_state(0).integers(10))
         True
     """
     if isinstance(seed, np.random.Generator):
