@@ -38,12 +38,36 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     return [node for node in collected if type(node).__name__ != "DoctestModule"]
 
 
-#: Classes whose method examples continue from the class example, and the name (bound by the
-#: class example) of the object to close afterwards. Each method example gets the names of its
-#: own run of the class example: for SQLiteMemory, a fresh in-memory database.
-CONTINUED_CLASS_EXAMPLES = {
+#: Classes whose method examples continue from the class example, and what to close afterwards:
+#: a name bound by the class example, ``name.attribute``, or ``None``. Each method example gets
+#: the names of its own run of the class example: for SQLiteMemory, a fresh in-memory database.
+CONTINUED_CLASS_EXAMPLES: dict[str, str | None] = {
     "langchain_premium.memory.SQLiteMemory": "memory",
+    "langchain_premium.runnable.PremiumRunnable": "premium.memory",
+    "langchain_premium.baselines.tidybot.TidyBotRunnable": "tidybot.memory",
+    "langchain_premium.selectors.population.PopulationSelector": "memory",
+    "langchain_premium.selectors.prompt.PromptSelector": "memory",
+    "langchain_premium.simulation.annotators.EmbeddingAnnotator": None,
 }
+
+#: Other docstrings whose examples (and their methods' examples) continue from the example of
+#: a class in ``CONTINUED_CLASS_EXAMPLES`` (their text says so).
+CONTINUED_ELSEWHERE = {
+    "langchain_premium.result.PremiumResult": "langchain_premium.runnable.PremiumRunnable",
+    "langchain_premium.baselines.profile.ProfileRunnable":
+        "langchain_premium.baselines.tidybot.TidyBotRunnable",
+}
+
+
+def _continued_from(name: str) -> str | None:
+    """The class whose example the doctest ``name`` continues from, if any."""
+    for qualname in CONTINUED_CLASS_EXAMPLES:
+        if name.startswith(qualname + "."):
+            return qualname
+    for prefix, qualname in CONTINUED_ELSEWHERE.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return qualname
+    return None
 
 
 def _run_class_example(qualname: str) -> dict[str, Any]:
@@ -75,9 +99,7 @@ def _continue_class_example(
 ) -> Iterator[None]:
     """For a method's doctest, first run its class example (see ``CONTINUED_CLASS_EXAMPLES``)."""
     dtest = getattr(request.node, "dtest", None)  # only doctest items have one
-    qualname = next(
-        (q for q in CONTINUED_CLASS_EXAMPLES if dtest and dtest.name.startswith(q + ".")), None
-    )
+    qualname = _continued_from(dtest.name) if dtest else None
     if qualname is None:
         yield
         return
@@ -88,4 +110,10 @@ def _continue_class_example(
     finally:
         for name in names:
             doctest_namespace.pop(name, None)
-        names[CONTINUED_CLASS_EXAMPLES[qualname]].close()
+        to_close = CONTINUED_CLASS_EXAMPLES[qualname]
+        if to_close is not None:
+            first, *attributes = to_close.split(".")
+            target = names[first]
+            for attribute in attributes:
+                target = getattr(target, attribute)
+            target.close()

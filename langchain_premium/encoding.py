@@ -42,9 +42,10 @@ class TagEmbeddingCache:
     new tags are embedded when they first appear (an expanded Tag Library costs only its new tags).
 
     Example:
-        >>> cache = TagEmbeddingCache(embeddings)  # doctest: +SKIP
-        >>> cache.matrix(["Baking", "Jazz"]).shape  # doctest: +SKIP
-        (2, 384)
+        >>> from langchain_premium.hash_embeddings import HashEmbeddings
+        >>> cache = TagEmbeddingCache(HashEmbeddings(dimension=64))  # any LangChain Embeddings
+        >>> cache.matrix(["Baking", "Jazz"]).shape
+        (2, 64)
     """
 
     #: Stacked matrices kept for the most recently requested tag lists of at least

@@ -48,8 +48,12 @@ def build_method(
     """Build the method ``name`` (see :data:`METHODS`) with shared settings.
 
     Example:
+        >>> from langchain_premium import SQLiteMemory, TagLibrary
+        >>> from langchain_premium.offline import OfflineChatModel
         >>> premium = build_method("vanilla", OfflineChatModel(), tag_library=TagLibrary.default(),
-        ...                        memory=SQLiteMemory())  # doctest: +SKIP
+        ...                        memory=SQLiteMemory())
+        >>> type(premium).__name__, type(premium.selector).__name__
+        ('PremiumRunnable', 'RandomSelector')
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; available: {sorted(METHODS)}")

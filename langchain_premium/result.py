@@ -41,9 +41,14 @@ class PremiumResult:
     Rank them with :meth:`feedback` (one ranking per run), or keep only :attr:`run_id` and call
     ``PremiumRunnable.record_feedback(run_id, ranking)`` later, e.g. from a chat UI.
 
+    The example continues the :class:`~langchain_premium.runnable.PremiumRunnable` example.
+
     Example:
-        >>> result = premium.invoke("Plan a weekend", config={"configurable": {"user_id": "al"}})  # doctest: +SKIP
-        >>> result.feedback([2, 0, 1])  # candidate 2 best, then 0, then 1  # doctest: +SKIP
+        >>> result = premium.invoke("Plan a weekend", config={"configurable": {"user_id": "al"}})
+        >>> len(result.candidates), result.best.source
+        (3, 'selector')
+        >>> result.feedback([2, 0, 1])  # candidate 2 best, then 0, then 1
+        FeedbackReceipt(run_id='...', user_id='al', pairs=3, trained=True)
     """
 
     run_id: str

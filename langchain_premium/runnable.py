@@ -70,17 +70,25 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     best first.
 
     Example:
-        .. code-block:: python
+        >>> from langchain_premium import PremiumRunnable, SQLiteMemory, TagLibrary
+        >>> from langchain_premium.hash_embeddings import HashEmbeddings
+        >>> from langchain_premium.offline import OfflineChatModel
+        >>> premium = PremiumRunnable(
+        ...     llm=OfflineChatModel(),  # any chat model
+        ...     tag_library=TagLibrary(["Baking", "Nutrition", "Jazz", "Hiking", "Tax law", "Poetry"]),
+        ...     memory=SQLiteMemory(),  # in memory; SQLiteMemory("premium.db") keeps it in a file
+        ...     embeddings=HashEmbeddings(),  # a fast stand-in; the default is the packaged MiniLM
+        ...     seed=0)
+        >>> result = premium.invoke("How do I make handmade desserts?",
+        ...                         config={"configurable": {"user_id": "alice"}})
+        >>> [c.tags for c in result.candidates]  # the selector's best set, then 2 explorations
+        [['Baking', 'Nutrition', 'Jazz'], ['Nutrition', 'Hiking', 'Tax law'], ['Baking', 'Jazz', 'Tax law']]
+        >>> result.feedback([2, 0, 1])  # candidate 2 best, then 0, then 1
+        FeedbackReceipt(run_id='...', user_id='alice', pairs=3, trained=True)
+        >>> premium.user_profile("alice").top(3)
+        [('Jazz', 0.24...), ('Baking', 0.23...), ('Tax law', 0.17...)]
 
-            from langchain_premium import PremiumRunnable, SQLiteMemory, TagLibrary
-            from langchain_premium.offline import OfflineChatModel
-
-            premium = PremiumRunnable(llm=OfflineChatModel(), tag_library=TagLibrary.default(),
-                                      memory=SQLiteMemory("premium.db"))
-            result = premium.invoke("How do I make handmade desserts?",
-                                    config={"configurable": {"user_id": "alice"}})
-            result.feedback([2, 0, 1])       # candidate 2 best, then 0, then 1
-            premium.user_profile("alice").top(3)
+    The examples of the methods below continue from this one.
 
     Args:
         llm: any chat model (or Runnable taking a prompt value and returning a message).
@@ -231,8 +239,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         storing anything (for evaluation, previews and debugging).
 
         Example:
-            >>> [s.tags for s in premium.select_tag_sets("Plan a trip", user_id="alice")]  # doctest: +SKIP
-            [('Adventure travel', 'Budget travel', 'Backpacking'), ...]
+            >>> [s.tags for s in premium.select_tag_sets("Plan a trip", user_id="alice")]
+            [('Baking', 'Jazz', 'Tax law'), ('Jazz', 'Tax law', 'Poetry'), ('Baking', 'Tax law', 'Poetry')]
         """
         request = self._parse(query, {"configurable": {"user_id": user_id, "explore": explore}})
         return self._select(request, embed_query(self.shared_encoder, request.query))
@@ -337,7 +345,9 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         candidates.
 
         Example:
-            >>> premium.record_feedback(result.run_id, [2, 0, 1])  # doctest: +SKIP
+            >>> run_id = premium.invoke("Plan a trip", config={"configurable": {"user_id": "alice"}}).run_id
+            >>> premium.record_feedback(run_id, [2, 0, 1])  # e.g. later, from a chat UI
+            FeedbackReceipt(run_id='...', user_id='alice', pairs=3, trained=True)
         """
         interaction = self.memory.get_interaction(run_id)
         if interaction is None:
@@ -424,8 +434,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         would use for that query.
 
         Example:
-            >>> premium.user_profile("alice").top(3)  # doctest: +SKIP
-            [('Baking', 0.21), ('Nutrition', 0.18), ('Pastry', 0.04)]
+            >>> premium.user_profile("alice").top(3)
+            [('Jazz', 0.24...), ('Baking', 0.23...), ('Tax law', 0.17...)]
         """
         state = self._load_state(user_id)
         dim = self.tag_cache.matrix(self.tag_library.tags[:1]).shape[1]

@@ -52,8 +52,11 @@ def user_history(
     ``limit`` keeps the most recent items. Interactions stored without text are skipped.
 
     Example:
-        >>> user_history(memory, "alice", "tidybot", limit=10)  # doctest: +SKIP
-        [HistoryItem(query='...', answer='...', run_id='...'), ...]
+        >>> memory = SQLiteMemory(store_text=True)
+        >>> add_history(memory, "alice", "tidybot", [("A dog runs a cafe.", "comedy")])
+        1
+        >>> user_history(memory, "alice", "tidybot", limit=10)
+        [HistoryItem(query='A dog runs a cafe.', answer='comedy', run_id='history-...')]
     """
     items = []
     for interaction in memory.interactions(user_id, method=method, ranked_only=True, limit=limit):
@@ -72,7 +75,8 @@ def add_history(
     are part of the user's history like any ranked interaction, and ``forget_user`` removes them.
 
     Example:
-        >>> add_history(memory, "alice", "oppu", [("A dog runs a cafe.", "comedy")])  # doctest: +SKIP
+        >>> memory = SQLiteMemory(store_text=True)
+        >>> add_history(memory, "alice", "oppu", [("A dog runs a cafe.", "comedy")])
         1
     """
     require_text(memory, "add_history")

@@ -93,13 +93,16 @@ class ProfileRunnable(PremiumRunnable):
 
     def add_history(self, user_id: str, items: Iterable[tuple[str, str]]) -> int:
         """Add ``(query, preferred answer)`` items to the user's history (e.g. LaMP-2 profile
-        items); the profile is rewritten on the next :meth:`train` or feedback.
+        items); the profile is rewritten on the next :meth:`train` or feedback. The example
+        continues the :class:`~langchain_premium.baselines.tidybot.TidyBotRunnable` example.
 
         Example:
-            >>> tidybot.add_history("alice", [("A dog runs a cafe.", "comedy")])  # doctest: +SKIP
+            >>> tidybot.add_history("alice", [("A dog runs a cafe.", "comedy")])
             1
-            >>> tidybot.train("alice")  # doctest: +SKIP
+            >>> tidybot.train("alice")
             True
+            >>> tidybot.profile("alice")
+            "The user's preferred answers mostly concern comedy (most frequent first)."
         """
         return add_history(self.memory, user_id, self.key, items)
 

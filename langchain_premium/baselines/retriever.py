@@ -37,9 +37,14 @@ class UserHistoryRetriever(BaseRetriever):
     Only this user's items are ever searched. Needs ``SQLiteMemory(store_text=True)``.
 
     Example:
+        >>> from langchain_premium.baselines.history import add_history
+        >>> memory = SQLiteMemory(store_text=True)
+        >>> add_history(memory, "alice", "oppu-k2", [("A robot paints a mural.", "sci-fi"),
+        ...     ("A dog runs a cafe.", "comedy"), ("The robot paints Mars.", "sci-fi")])
+        3
         >>> retriever = UserHistoryRetriever(memory=memory, user_id="alice", method="oppu-k2",
-        ...                                  k=2)  # doctest: +SKIP
-        >>> [d.metadata["answer"] for d in retriever.invoke("a robot paints")]  # doctest: +SKIP
+        ...                                  k=2)
+        >>> [d.metadata["answer"] for d in retriever.invoke("a robot paints")]
         ['sci-fi', 'sci-fi']
     """
 

@@ -27,12 +27,15 @@ class TidyBotRunnable(ProfileRunnable):
 
     Example:
         >>> from langchain_premium import SQLiteMemory, TagLibrary
+        >>> from langchain_premium.hash_embeddings import HashEmbeddings
         >>> from langchain_premium.offline import OfflineChatModel
         >>> tidybot = TidyBotRunnable(llm=OfflineChatModel(), tag_library=TagLibrary.default(),
-        ...                           memory=SQLiteMemory(store_text=True))
-        >>> result = tidybot.invoke("Plan a weekend", config={"configurable": {"user_id": "al"}})  # doctest: +SKIP
-        >>> result.feedback([2, 0, 1])  # doctest: +SKIP
-        >>> tidybot.profile("al")  # doctest: +SKIP
+        ...                           memory=SQLiteMemory(store_text=True),
+        ...                           embeddings=HashEmbeddings())  # a fast stand-in for MiniLM
+        >>> result = tidybot.invoke("Plan a weekend", config={"configurable": {"user_id": "al"}})
+        >>> result.feedback([2, 0, 1])
+        FeedbackReceipt(run_id='...', user_id='al', pairs=3, trained=True)
+        >>> tidybot.profile("al")
         "The user's preferred answers mostly concern ..."
 
     Args (besides :class:`PremiumRunnable`'s):

@@ -63,7 +63,11 @@ def rank_by_interest(result: PremiumResult, interests: Sequence[str]) -> list[in
     """A simulated user's ranking: answers that mention more of ``interests`` first.
 
     Example:
-        >>> rank_by_interest(result, ["Baking"])  # doctest: +SKIP
+        >>> from langchain_premium import Candidate
+        >>> texts = ["Try some jazz.", "Read up on tax law.", "Bake bread: baking calms."]
+        >>> result = PremiumResult("run-1", "al", "How do I relax?", method="vanilla",
+        ...                        candidates=[Candidate(i, [], t) for i, t in enumerate(texts)])
+        >>> rank_by_interest(result, ["Baking"])
         [2, 0, 1]
     """
     lowered = [tag.lower() for tag in interests]

@@ -114,7 +114,9 @@ class FinetuneSelector(BaseSelector):
         >>> from langchain_premium import PremiumRunnable, SQLiteMemory
         >>> from langchain_premium.offline import OfflineChatModel
         >>> premium = PremiumRunnable(llm=OfflineChatModel(), encoder="finetune",
-        ...                           memory=SQLiteMemory("premium.db", store_text=True))  # doctest: +SKIP
+        ...                           memory=SQLiteMemory(store_text=True))  # or a file database
+        >>> premium.selector  # the default settings
+        FinetuneSelector(exploration='random', lr=0.0002, batches=8, batch_size=20, buffer_size=25, entropy_weight=0.004)
         >>> FinetuneSelector(batches=10, batch_size=40, buffer_size=50)  # Table 7, setup 3/100
         FinetuneSelector(exploration='random', lr=0.0002, batches=10, batch_size=40, buffer_size=50, entropy_weight=0.004)
     """

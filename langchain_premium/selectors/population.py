@@ -42,9 +42,15 @@ class PopulationSelector(BaseSelector):
     a small marker (which pool version the user's feedback went into).
 
     Example:
-        >>> memory = SQLiteMemory("premium.db")  # doctest: +SKIP
-        >>> premium = PremiumRunnable(llm=llm, memory=memory,
-        ...                           selector=PopulationSelector(memory))  # doctest: +SKIP
+        >>> from langchain_premium import PremiumRunnable
+        >>> from langchain_premium.hash_embeddings import HashEmbeddings
+        >>> from langchain_premium.offline import OfflineChatModel
+        >>> memory = SQLiteMemory()  # or SQLiteMemory("premium.db")
+        >>> premium = PremiumRunnable(llm=OfflineChatModel(), memory=memory,
+        ...                           embeddings=HashEmbeddings(),  # a fast stand-in for MiniLM
+        ...                           selector=PopulationSelector(memory))
+
+    The example of :meth:`retrain` continues from this one.
 
     Args:
         memory: the runnable's memory (pairs are read from it, the pool is saved in it).
@@ -129,8 +135,12 @@ class PopulationSelector(BaseSelector):
         state).
 
         Example:
-            >>> premium.forget_user("alice")  # doctest: +SKIP
-            >>> premium.selector.retrain(premium.tag_library, premium.tag_cache)  # doctest: +SKIP
+            >>> for user in ("alice", "bob"):
+            ...     run = premium.invoke("Plan a trip", config={"configurable": {"user_id": user}})
+            ...     receipt = run.feedback([2, 0, 1])  # 3 pairs each, both in the pool
+            >>> premium.forget_user("alice")
+            >>> premium.selector.retrain(premium.tag_library, premium.tag_cache)  # bob's pairs only
+            3
         """
         for _ in range(10):
             stored = self.memory.load_state(POPULATION_USER_ID, self.key)

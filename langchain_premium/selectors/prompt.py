@@ -73,9 +73,14 @@ class PromptSelector(BaseSelector):
     drawn at random.
 
     Example:
-        >>> memory = SQLiteMemory("premium.db", store_text=True)  # doctest: +SKIP
-        >>> premium = PremiumRunnable(llm=llm, memory=memory,
-        ...                           selector=PromptSelector(llm, history_size=5, memory=memory))  # doctest: +SKIP
+        >>> from langchain_premium import PremiumRunnable
+        >>> from langchain_premium.offline import OfflineChatModel
+        >>> llm = OfflineChatModel()
+        >>> memory = SQLiteMemory(store_text=True)  # or SQLiteMemory("premium.db", store_text=True)
+        >>> selector = PromptSelector(llm, history_size=5, memory=memory)
+        >>> premium = PremiumRunnable(llm=llm, memory=memory, selector=selector)
+
+    The example of :meth:`messages` continues from this one.
 
     Args:
         llm: the candidate generator (any chat model or Runnable taking messages).
@@ -163,7 +168,9 @@ class PromptSelector(BaseSelector):
         """The candidate generator's prompt for this query and user.
 
         Example:
-            >>> selector.messages(context, k=3, m=3)[1].content.splitlines()[0]  # doctest: +SKIP
+            >>> context = SelectionContext(library=premium.tag_library, tag_cache=premium.tag_cache,
+            ...                            query_embedding=None, query="Plan a trip", user_id="alice")
+            >>> selector.messages(context, k=3, m=3)[1].content.splitlines()[0]
             '(Task) Propose 3 tag sets of 3 tags each.'
         """
         if not context.user_id:

@@ -13,7 +13,11 @@ class RandomSelector(BaseSelector):
     """Chooses every tag set uniformly at random and never learns.
 
     Example:
-        >>> premium = PremiumRunnable(llm=..., selector=RandomSelector())  # doctest: +SKIP
+        >>> from langchain_premium import PremiumRunnable
+        >>> from langchain_premium.offline import OfflineChatModel
+        >>> premium = PremiumRunnable(llm=OfflineChatModel(), selector=RandomSelector())
+        >>> premium.key  # its interactions are stored under this method key
+        'vanilla'
     """
 
     name = "vanilla"

@@ -15,7 +15,11 @@ class RetrieverSelector(BaseSelector):
     It ignores feedback, so it shows what learning adds (the paper's "RALM" baseline).
 
     Example:
-        >>> premium = PremiumRunnable(llm=..., selector=RetrieverSelector())  # doctest: +SKIP
+        >>> from langchain_premium import PremiumRunnable
+        >>> from langchain_premium.offline import OfflineChatModel
+        >>> premium = PremiumRunnable(llm=OfflineChatModel(), selector=RetrieverSelector())
+        >>> premium.key  # its interactions are stored under this method key
+        'ralm'
     """
 
     name = "ralm"

@@ -139,9 +139,13 @@ class EmbeddingAnnotator(BaseAnnotator):
         seed: for rankings drawn without an explicit ``rng``.
 
     Example:
-        >>> annotator = EmbeddingAnnotator(temperature=0.0)  # doctest: +SKIP
-        >>> annotator.rank("How do I relax?", ["... Yoga ...", "... Tax law ..."], ["Yoga"])  # doctest: +SKIP
+        >>> from langchain_premium.hash_embeddings import HashEmbeddings
+        >>> annotator = EmbeddingAnnotator(HashEmbeddings(),  # a fast stand-in for MiniLM
+        ...                                temperature=0.0)
+        >>> annotator.rank("How do I relax?", ["... Yoga ...", "... Tax law ..."], ["Yoga"])
         [0, 1]
+
+    The examples of the methods below continue from this one.
     """
 
     def __init__(
@@ -202,8 +206,8 @@ class EmbeddingAnnotator(BaseAnnotator):
 
         Example:
             >>> annotator.relevance("Plan a trip", ["... Backpacking ...", "... Tax law ..."],
-            ...                     ["Backpacking"])  # doctest: +SKIP
-            array([0.41, 0.22])
+            ...                     ["Backpacking"])
+            array([1.  ..., 0.204...])
         """
         prefs = as_user_tags(user)
         if not answers:
@@ -283,8 +287,9 @@ class EmbeddingAnnotator(BaseAnnotator):
         """Indices of ``answers`` from best to worst: a noisy ranking by :meth:`relevance`.
 
         Example:
-            >>> annotator.rank(query, result.texts, user.at(step), rng=rng)  # doctest: +SKIP
-            [2, 0, 1]
+            >>> annotator.rank("Plan a trip", ["... Tax law ...", "... Backpacking ..."],
+            ...                ["Backpacking"], rng=np.random.default_rng(0))
+            [1, 0]
         """
         return self.sample_ranking(self.relevance(query, answers, user), rng)
 
@@ -310,8 +315,11 @@ class EmbeddingAnnotator(BaseAnnotator):
         ``n_samples`` drawn rankings per task.
 
         Example:
-            >>> annotator.agreement_with_noiseless([(query, texts, user)])  # doctest: +SKIP
-            0.81
+            >>> task = ("Plan a trip", ["... Backpacking ...", "... Tax law ..."], ["Backpacking"])
+            >>> annotator.agreement_with_noiseless([task])  # temperature 0: always
+            1.0
+            >>> EmbeddingAnnotator(HashEmbeddings(), temperature=0.5).agreement_with_noiseless([task])
+            0.83...
         """
         values = []
         for query, answers, user in tasks:
