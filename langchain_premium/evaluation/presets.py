@@ -137,7 +137,8 @@ class Preset:
         rows = self.rows
         if methods:
             known = {v.name: v for v in self.rows or ()}
-            rows = tuple(known.get(m, Variant(m, m)) for m in methods)
+            # A method named by the user runs as tables run it (population pools 10 users).
+            rows = tuple(known.get(m, Variant.of(m)) for m in methods)
         return replace(
             self, columns=tuple(columns), rows=rows,
             seeds=self.seeds if seeds is None else seeds, users=self.users if users is None else users,

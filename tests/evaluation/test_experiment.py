@@ -202,3 +202,10 @@ def test_overrides_rescale_changes_and_replace_setups():
     ablations = get_preset("ablations").with_overrides(methods=["no-entropy", "vanilla"])
     assert [v.name for v in ablations.rows] == ["no-entropy", "vanilla"]
     assert ablations.rows[0].options == {"selector_options": {"entropy_weight": 0.0}}
+
+
+def test_methods_named_on_the_command_line_run_as_the_tables_run_them():
+    # The bench fills table2's rows with method names: population must still pool other users,
+    # or it is a per-user learner under another name.
+    table2 = get_preset("table2").with_overrides(methods=["population", "vanilla"])
+    assert [(v.name, v.co_users) for v in table2.rows] == [("population", 9), ("vanilla", 0)]
