@@ -40,9 +40,11 @@ __all__ = [
     "extra_tags",
     "is_tag_based",
     "make_library",
+    "make_user",
     "run_experiment",
     "run_user",
     "summarize",
+    "training_order",
     "win_rate_against",
 ]
 
@@ -114,6 +116,18 @@ def make_library(setup: Union[str, Setup], *, seed: int, binary: bool = False) -
     tags = pool[: setup.n]
     areas = {tag: extra_areas.get(tag) or default.area(tag) for tag in tags}
     return TagLibrary(tags, areas=areas, binary_pairs=DEFAULT_BINARY_PAIRS if binary else ())
+
+
+def make_user(library: TagLibrary, k: int, *, seed: int, **options: Any) -> SimulatedUser:
+    """The simulated user of bench seed ``seed`` (``options``: ``change_at`` and the other
+    :class:`SimulatedUser` options)."""
+    return SimulatedUser(library, k, seed=child_seed(seed, "user"), user_id=f"user-{seed}", **options)
+
+
+def training_order(queries: Sequence[str], *, seed: int) -> list[str]:
+    """``queries`` in the order the user of bench seed ``seed`` meets them in training."""
+    order = check_random_state(child_seed(seed, "queries")).permutation(len(queries))
+    return [queries[i] for i in order]
 
 
 @dataclass(frozen=True)
@@ -311,14 +325,11 @@ def run_user(
     train_pool = list(train_queries if train_queries is not None else queries.train)
     if not eval_queries or not train_pool:
         raise ValueError("need at least one training and one evaluation query")
-    order = check_random_state(child_seed(seed, "queries")).permutation(len(train_pool))
-    train = [train_pool[i] for i in order]
+    train = training_order(train_pool, seed=seed)
 
     library = make_library(setup, seed=seed, binary=binary)
-    user = SimulatedUser(
-        library, setup.k, seed=child_seed(seed, "user"), change_at=change_at, n_changed=n_changed,
-        n_styles_changed=n_styles_changed, user_id=f"user-{seed}",
-    )
+    user = make_user(library, setup.k, seed=seed, change_at=change_at, n_changed=n_changed,
+                     n_styles_changed=n_styles_changed)
     new_tags: list[str] = []
     later_tags: list[str] = []
     if expand_to is not None:

@@ -11,12 +11,10 @@ from langchain_core.runnables import Runnable
 from tqdm.auto import tqdm
 
 from langchain_premium.evaluation.embedding_cache import shared_embeddings
-from langchain_premium.evaluation.experiment import Setup, make_library
+from langchain_premium.evaluation.experiment import Setup, make_library, make_user, training_order
 from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables, output_text
 from langchain_premium.simulation.annotators import EmbeddingAnnotator
 from langchain_premium.simulation.queries import load_queries
-from langchain_premium.simulation.users import SimulatedUser
-from langchain_premium.utils import check_random_state, child_seed
 
 __all__ = ["Separability", "swap_separability", "win_probability"]
 
@@ -125,10 +123,8 @@ def swap_separability(
 
     # The same library, user and query order as run_user for this seed.
     library = make_library(setup, seed=seed)
-    prefs = SimulatedUser(library, setup.k, seed=child_seed(seed, "user"), user_id=f"user-{seed}").at(0)
-    train = load_queries(task).train
-    order = check_random_state(child_seed(seed, "queries")).permutation(len(train))
-    queries = [train[i] for i in order[:n_queries]]
+    prefs = make_user(library, setup.k, seed=seed).at(0)
+    queries = training_order(load_queries(task).train, seed=seed)[:n_queries]
 
     swaps = _swaps(prefs.tags, list(library.tags))
     sets = [prefs.tags, *swaps]
