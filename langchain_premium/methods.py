@@ -76,7 +76,7 @@ register_method("premium-embed")(_premium(EmbedSelector))
 # selector's own candidate, training after every d = 3 rankings (Table 7).
 register_method("premium-embed-paper")(
     _premium(lambda **o: EmbedSelector(**{"exploration": "random", "selection": "sample", "half_life": None,
-                                              "coverage": None, **o}),
+                                              "coverage": None, "max_hypotheses": None, **o}),
              method="premium-embed-paper", update_every=3)
 )
 register_method("vanilla")(_premium(RandomSelector))
@@ -91,7 +91,8 @@ def _population(llm: Runnable, *, memory: SQLiteMemory, seed: Optional[int] = No
     """One PREMIUM-Embed selector trained on every user's pooled pairs (options:
     ``contributors``, ``selector_options`` for the pooled EmbedSelector)."""
     selector = PopulationSelector(
-        memory, base=EmbedSelector(**kwargs.pop("selector_options", {})),
+        # One hidden k-subset is a model of one person, not of a crowd: no belief over it.
+        memory, base=EmbedSelector(**{"max_hypotheses": None, **kwargs.pop("selector_options", {})}),
         method=kwargs.get("method"), contributors=kwargs.pop("contributors", None), seed=seed,
     )
     return PremiumRunnable(llm=llm, selector=selector, memory=memory, seed=seed, **kwargs)

@@ -86,7 +86,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         >>> result.feedback([2, 0, 1])  # candidate 2 best, then 0, then 1
         FeedbackReceipt(run_id='...', user_id='alice', pairs=3, trained=True)
         >>> premium.user_profile("alice").top(3)
-        [('Jazz', 0.24...), ('Baking', 0.23...), ('Tax law', 0.17...)]
+        [('Jazz', 0.34...), ('Baking', 0.34...), ('Tax law', 0.16...)]
 
     The examples of the methods below continue from this one.
 
@@ -240,7 +240,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
 
         Example:
             >>> [s.tags for s in premium.select_tag_sets("Plan a trip", user_id="alice")]
-            [('Baking', 'Jazz', 'Tax law'), ('Jazz', 'Tax law', 'Poetry'), ('Baking', 'Tax law', 'Poetry')]
+            [('Baking', 'Jazz', 'Tax law'), ('Baking', 'Jazz', 'Poetry'), ('Jazz', 'Tax law', 'Poetry')]
         """
         request = self._parse(query, {"configurable": {"user_id": user_id, "explore": explore}})
         return self._select(request, embed_query(self.shared_encoder, request.query))
@@ -435,7 +435,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
 
         Example:
             >>> premium.user_profile("alice").top(3)
-            [('Jazz', 0.24...), ('Baking', 0.23...), ('Tax law', 0.17...)]
+            [('Jazz', 0.34...), ('Baking', 0.34...), ('Tax law', 0.16...)]
         """
         state = self._load_state(user_id)
         dim = self.tag_cache.matrix(self.tag_library.tags[:1]).shape[1]

@@ -65,13 +65,16 @@ def candidate_sets(
 def informative_sets(
     draws: np.ndarray, fixed: Sequence[tuple[int, ...]], candidates: Sequence[tuple[int, ...]], count: int,
     set_utility: Optional[Callable[[Sequence[tuple[int, ...]]], np.ndarray]] = None,
+    min_information: float = 0.0,
 ) -> list[tuple[int, ...]]:
     """``count`` sets from ``candidates``, each chosen in turn to maximise the information of its
     comparisons with every set already shown (``fixed`` and the ones chosen before it).
 
     ``draws`` are posterior draws of every tag's utility, shape ``(n_draws, n_tags)``; a set's
     utility is the sum over its tags, unless ``set_utility`` maps sets to their utility under
-    each draw, ``(n_sets, n_draws)`` (e.g. :class:`~.coverage.CoverageUtility`).
+    each draw, ``(n_sets, n_draws)`` (e.g. :class:`~.coverage.CoverageUtility`). A set that
+    would teach less than ``min_information`` nats is not chosen, so fewer than ``count`` may
+    come back: the caller explores otherwise where the model has nothing left to ask.
     """
     shown_sets = set(fixed)
     pool = [c for c in candidates if c not in shown_sets]
@@ -89,6 +92,8 @@ def informative_sets(
     chosen: list[tuple[int, ...]] = []
     for _ in range(min(count, len(pool))):
         best = int(np.argmax(gain))
+        if gain[best] < min_information:
+            break
         chosen.append(pool[best])
         gain += pair_information(utility - utility[best])
         gain[best] = -np.inf

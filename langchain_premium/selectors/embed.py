@@ -17,6 +17,7 @@ from langchain_premium.records import PreferencePair, TagSet
 from langchain_premium.selectors.base import BaseSelector, SelectionContext
 from langchain_premium.selectors.coverage import CoverageUtility, coverage_kernel, set_coverage
 from langchain_premium.selectors.design import candidate_sets, informative_sets
+from langchain_premium.selectors.hypotheses import DEFAULT_SCALES, SubsetBelief, candidate_count, fit_subset_belief
 from langchain_premium.selectors.sets import (
     best_sets,
     fill_distinct,
@@ -27,8 +28,14 @@ from langchain_premium.selectors.sets import (
     top_k,
 )
 from langchain_premium.tags import TagLibrary
+from langchain_premium.utils import stable_hash
 
 STATE_FORMAT = 1
+#: Weight of the encoder's score in a belief's set scores: enough to break ties, never to
+#: outweigh what the rankings say.
+_TIE_BREAK = 1e-3
+#: Information (nats) below which a belief's exploration set is not worth showing.
+_NOTHING_TO_LEARN = 0.01
 
 
 @dataclass
@@ -53,6 +60,8 @@ class EmbedState:
     draw_tags: list[str] = field(default_factory=list)
     draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float16))
     topics: list[str] = field(default_factory=list)
+    #: The posterior over which k tags are the user's (``max_hypotheses``; None when off).
+    belief: Optional[SubsetBelief] = None
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +104,14 @@ class EmbedSelector(BaseSelector):
     neighbour credits the topic it stands near and two synonyms are not counted twice. With
     ``coverage=None`` a set's score is the sum of its tags' (the paper's).
 
+    On top of the encoder, a **belief over the user's set** (``max_hypotheses``,
+    :mod:`.hypotheses`): the user is taken to like k tags, and each k-subset of the tags with the
+    highest upper bounds is a hypothesis whose exact posterior follows every ranking (a
+    Plackett-Luce choice of the set that covers more of the hypothesis). The selector's own sets
+    are those expected to cover most of the user's set, and exploration asks what most moves that
+    posterior, or shows random sets when nothing is left to ask. The encoder serves before the
+    first update, when k changes, and when the library has changed since the last update.
+
     Exploration: ``exploration="info"`` (default) shows the sets whose ranking against the
     shown ones is expected to teach the model the most (the mutual information between the
     ranking and the parameters, estimated from posterior draws: :mod:`.design`). It screens
@@ -134,6 +151,12 @@ class EmbedSelector(BaseSelector):
             (:mod:`.coverage`; default 0.4). A neighbour that wins (Energy policy for a user who
             likes Environmental policy) then credits the topic it stands near, and a set is not
             scored twice for one topic. ``None``: every tag counts alone (the paper's sum).
+        max_hypotheses: with ``"info"``, the belief weighs every k-subset of the ``pool_size``
+            most promising tags, or of fewer when there would be more than this many subsets
+            (default 50,000: C(64, 3) = 41,664). ``None``: no belief, the encoder alone.
+        preference_scales: how sharply a user may prefer a set with one more of their tags
+            (logits of the ranking model); the belief averages over them by how well each
+            explains the rankings.
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
@@ -162,8 +185,12 @@ class EmbedSelector(BaseSelector):
         half_life: Optional[float] = 15.0,
         pool_size: int = 64,
         coverage: Optional[float] = 0.4,
+        max_hypotheses: Optional[int] = 50_000,
+        preference_scales: Sequence[float] = DEFAULT_SCALES,
     ) -> None:
         self.coverage = coverage
+        self.max_hypotheses = max_hypotheses
+        self.preference_scales = preference_scales
         self.half_life = half_life
         self.pool_size = pool_size
         self.exploration = exploration
@@ -184,13 +211,18 @@ class EmbedSelector(BaseSelector):
             raise ValueError(f"exploration must be 'thompson', 'random' or 'info', got {exploration!r}")
         if coverage is not None and not 0.0 <= coverage < 1.0:
             raise ValueError(f"coverage must be a cosine floor in [0, 1) or None, got {coverage!r}")
+        if max_hypotheses is not None and max_hypotheses < 1:
+            raise ValueError(f"max_hypotheses must be a positive number of tag sets or None, got {max_hypotheses!r}")
+        if not len(preference_scales) or min(preference_scales) <= 0:
+            raise ValueError(f"preference_scales must be positive numbers, got {preference_scales!r}")
         if selection not in ("greedy", "sample"):
             raise ValueError(f"selection must be 'greedy' or 'sample', got {selection!r}")
 
     def __repr__(self) -> str:
         return (
             f"EmbedSelector(exploration={self.exploration!r}, selection={self.selection!r}, "
-            f"lr={self.lr}, steps={self.steps}, entropy_weight={self.entropy_weight}, coverage={self.coverage})"
+            f"lr={self.lr}, steps={self.steps}, entropy_weight={self.entropy_weight}, coverage={self.coverage}, "
+            f"max_hypotheses={self.max_hypotheses})"
         )
 
     # -- state -------------------------------------------------------------------------------
@@ -212,7 +244,10 @@ class EmbedSelector(BaseSelector):
             "log_scale": state.log_scale,
             "n_updates": state.n_updates,
             "n_pairs": state.n_pairs,
+            "belief_scale": state.belief.scale if state.belief is not None else None,
+            "belief_library": state.belief.library_key if state.belief is not None else None,
         }
+        belief = state.belief
         # Compressed: tag names are stored as fixed-width unicode, which compresses well.
         np.savez_compressed(
             buffer,
@@ -224,6 +259,10 @@ class EmbedSelector(BaseSelector):
             draw_tags=np.array(state.draw_tags, dtype=str),
             draws=state.draws.astype(np.float16),
             topics=np.array(state.topics, dtype=str),
+            belief_tags=np.array(belief.tags if belief else [], dtype=str),
+            belief_marginals=belief.marginals.astype(np.float32) if belief else np.zeros(0, np.float32),
+            belief_samples=belief.samples.astype(np.int16) if belief else np.zeros((0, 0), np.int16),
+            belief_scales=belief.sample_scales.astype(np.float32) if belief else np.zeros(0, np.float32),
         )
         return buffer.getvalue()
 
@@ -237,6 +276,9 @@ class EmbedSelector(BaseSelector):
                 arrays["draws"] = data["draws"] if "draws" in data.files else np.zeros((0, 0), np.float16)
                 # ... and no topics: every bias is the tag's own, as before coverage existed.
                 arrays["topics"] = data["topics"] if "topics" in data.files else np.zeros(0, str)
+                # ... and no belief over the user's set (nor do states of a selector without one).
+                for key in ("belief_tags", "belief_marginals", "belief_samples", "belief_scales"):
+                    arrays[key] = data[key] if key in data.files else np.zeros(0)
         except Exception as exc:  # any decoding failure means the blob is not a state we wrote
             raise CorruptStateError(f"the stored PREMIUM-Embed state cannot be read: {exc}") from exc
         if not isinstance(meta, dict):
@@ -255,6 +297,17 @@ class EmbedSelector(BaseSelector):
             raise CorruptStateError(f"the stored PREMIUM-Embed state is inconsistent: shapes {shapes}")
         if arrays["draws"].size and arrays["draws"].shape[1:] != arrays["draw_tags"].shape:
             raise CorruptStateError("the stored PREMIUM-Embed exploration draws do not match their tags")
+        belief = None
+        if arrays["belief_tags"].size:
+            n_belief, samples = len(arrays["belief_tags"]), arrays["belief_samples"]
+            if arrays["belief_marginals"].shape != (n_belief,) or samples.ndim != 2 \
+                    or arrays["belief_scales"].shape != samples.shape[:1] \
+                    or not (0 <= samples.min() and samples.max() < n_belief) \
+                    or meta.get("belief_scale") is None:
+                raise CorruptStateError("the stored PREMIUM-Embed belief over the user's tag set is inconsistent")
+            belief = SubsetBelief(tags=[str(t) for t in arrays["belief_tags"]], marginals=arrays["belief_marginals"],
+                                  samples=samples, sample_scales=arrays["belief_scales"],
+                                  scale=float(meta["belief_scale"]), library_key=int(meta.get("belief_library") or 0))
         try:
             return EmbedState(
                 tags=[str(t) for t in arrays["tags"]],
@@ -267,6 +320,7 @@ class EmbedSelector(BaseSelector):
                 draw_tags=[str(t) for t in arrays["draw_tags"]],
                 draws=arrays["draws"],
                 topics=[str(t) for t in arrays["topics"]],
+                belief=belief,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptStateError(f"the stored PREMIUM-Embed state has bad metadata: {exc!r}") from exc
@@ -288,7 +342,11 @@ class EmbedSelector(BaseSelector):
         tags = list(context.library.all_tags)
         matrix = context.tag_cache.matrix(tags)
         bias, _, _ = self._effective_bias(state, tags, matrix, context)
-        return self._tag_scores(state, tags, matrix, bias, context.query_embedding)
+        encoder_score = self._tag_scores(state, tags, matrix, bias, context.query_embedding)
+        belief = self._belief(state, context.library, None)
+        if belief is None:
+            return encoder_score
+        return self._belief_utility(belief, tags, matrix, encoder_score)[0]
 
     def _kernel(self, tags: Sequence[str], matrix: np.ndarray, topics: Sequence[str], tag_cache) -> np.ndarray:
         return coverage_kernel(matrix, tag_cache.matrix(list(topics)), tags, topics, self.coverage)
@@ -329,20 +387,29 @@ class EmbedSelector(BaseSelector):
 
         # The selector's own sets: the best-scoring ones (or the paper's probability sampling).
         # ``fallback`` (2m sets) also backs exploration when its proposals keep repeating.
+        # ``score``: what the sets are chosen by (the encoder's ``mean``, unless a belief over the
+        # user's set takes over); styles are always chosen by the encoder.
+        belief = self._belief(state, library, k)
+        score = mean
+        if belief is not None:
+            # The user's set is one of the k-subsets of the belief's candidates: the best sets are
+            # those expected to cover most of it (hypotheses.py).
+            score, coverage = self._belief_utility(belief, all_tags, matrix, mean)
+        elif coverage is not None:
+            coverage = replace(coverage, additive=coverage.additive + (mean - bias))  # + query, user vector
         if coverage is None:
             fallback = best_sets(mean[:ordinary], k, m + m)
         else:
-            coverage = replace(coverage, additive=coverage.additive + (mean - bias))  # + query, user vector
             # Synonyms share a topic, so the best sets come from a wider shortlist than top k + m.
-            shortlist = np.argsort(-mean[:ordinary], kind="stable")[:k + 2 * m + 3]
+            shortlist = np.argsort(-score[:ordinary], kind="stable")[:k + 2 * m + 3]
             fallback = coverage.best_sets(shortlist, k, m + m)
         if explore and self.selection == "sample":
-            probs = softmax(mean[:ordinary])
+            probs = softmax(score[:ordinary])
             own = fill_distinct([], lambda: sample_by_probability(probs, k, rng), n_own, fallback)
         else:
             own = fallback[:n_own]
         own_styles = _styles(library, mean)
-        result = [self._scored(to_tag_set(all_tags, s, mean, "selector", own_styles), s, coverage) for s in own]
+        result = [self._scored(to_tag_set(all_tags, s, score, "selector", own_styles), s, coverage) for s in own]
 
         # Posterior draws: the stored correlated ones first (without replacement within this
         # query), independent noise for tags they do not cover (new, or never compared).
@@ -363,28 +430,38 @@ class EmbedSelector(BaseSelector):
             # Sets whose ranking against the shown ones teaches the most (see design.py), among
             # the tags with the highest upper bounds (a tag below them is in no draw's top k);
             # the styles come from posterior draws, so they are explored too.
-            upper = mean + self.exploration_scale / np.sqrt(precision)
-            pool = np.union1d(fallback[0], np.argsort(-upper[:ordinary], kind="stable")[:self.pool_size])
-            cols = np.concatenate([pool, np.arange(ordinary, len(all_tags))])
-            samples = np.stack([thompson_draw(cols) for _ in range(max(len(state.draws), 32))])
+            style_cols = np.arange(ordinary, len(all_tags))
+            if belief is None:
+                upper = mean + self.exploration_scale / np.sqrt(precision)
+                pool = np.union1d(fallback[0], np.argsort(-upper[:ordinary], kind="stable")[:self.pool_size])
+                samples = np.stack([thompson_draw(np.concatenate([pool, style_cols]))
+                                    for _ in range(max(len(state.draws), 32))])
+                tag_draws, style_draws = samples[:, :len(pool)], samples[:, len(pool):]
+                set_utility = None
+                if coverage is not None:
+                    set_utility = self._draw_utility(state, coverage, all_tags, pool, precision, len(samples), rng)
+            else:
+                # Hypotheses drawn from the belief; the challengers are the likeliest user tags.
+                pool, tag_draws, set_utility = self._belief_draws(belief, coverage, all_tags, fallback[0])
+                upper = score
+                style_draws = np.stack([thompson_draw(style_cols) for _ in range(n_explore)])
             local = {int(t): i for i, t in enumerate(pool)}
             greedy = tuple(local[int(t)] for t in fallback[0])
             shown = [tuple(local[int(t)] for t in subset) for subset in own]
-            set_utility = None
-            if coverage is not None:
-                set_utility = self._draw_utility(state, coverage, all_tags, pool, precision, len(samples), rng)
-            chosen = informative_sets(samples[:, :len(pool)], shown,
-                                      candidate_sets(samples[:, :len(pool)], greedy, upper[pool], k, self.n_challengers),
-                                      n_explore, set_utility)
+            # A belief sure of its answer has nothing to ask (whatever the user's rankings beyond
+            # their k tags say): the rest of the exploration is random and screens other tags.
+            chosen = informative_sets(tag_draws, shown,
+                                      candidate_sets(tag_draws, greedy, upper[pool], k, self.n_challengers),
+                                      n_explore, set_utility, min_information=0.0 if belief is None else _NOTHING_TO_LEARN)
             explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
             explored += fill_distinct(own + explored, lambda: random_subset(ordinary, k, rng),
                                       n_explore - len(explored), fallback)
             styles = []
             for i in range(len(explored)):
                 full = mean.copy()
-                full[cols] = samples[i]
+                full[style_cols] = style_draws[i]
                 styles.append(_styles(library, full))
-            return result + [self._scored(to_tag_set(all_tags, subset, mean, "exploration", styles[i]), subset, coverage)
+            return result + [self._scored(to_tag_set(all_tags, subset, score, "exploration", styles[i]), subset, coverage)
                              for i, subset in enumerate(explored)]
 
         draws: list[np.ndarray] = []
@@ -410,6 +487,50 @@ class EmbedSelector(BaseSelector):
     def _scored(tag_set: TagSet, subset: tuple[int, ...], coverage: Optional[CoverageUtility]) -> TagSet:
         """The set's score under coverage (a topic counts once), not the sum of its tags'."""
         return tag_set if coverage is None else replace(tag_set, score=float(coverage([subset])[0]))
+
+    def _belief(self, state: EmbedState, library: TagLibrary, k: Optional[int]) -> Optional[SubsetBelief]:
+        """The state's belief over the user's set, if this selector uses one and it still fits:
+        a set of ``k`` tags, and the library it was fitted on (a grown library has tags the
+        belief never weighed; the encoder serves until the next update)."""
+        belief = state.belief
+        if belief is None or self.max_hypotheses is None or self.exploration != "info":
+            return None
+        if (k is not None and belief.k != k) or belief.library_key != _library_key(library):
+            return None
+        return belief
+
+    def _belief_utility(
+        self, belief: SubsetBelief, tags: Sequence[str], matrix: np.ndarray, encoder_score: np.ndarray,
+    ) -> tuple[np.ndarray, CoverageUtility]:
+        """Per tag and per set, the expected coverage of the user's tags under ``belief``; the
+        encoder's score only breaks ties (between tags no ranking has told apart). Only the
+        candidates cover one another: any other tag is below them all on its upper bound, and a
+        query then costs the same for 20 or 20,000 tags."""
+        position = {t: i for i, t in enumerate(tags)}
+        rows = [position[t] for t in belief.tags]
+        kernel = np.zeros((len(tags), len(belief.tags)), dtype=np.float32)
+        kernel[rows] = coverage_kernel(matrix[rows], matrix[rows], belief.tags, belief.tags, self.coverage)
+        weights = belief.scale * belief.marginals.astype(np.float64)
+        additive = _TIE_BREAK * encoder_score
+        return additive + kernel @ weights, CoverageUtility(additive, kernel, weights)
+
+    @staticmethod
+    def _belief_draws(
+        belief: SubsetBelief, coverage: CoverageUtility, tags: Sequence[str], greedy: Sequence[int],
+    ):
+        """For exploration under ``belief``: the pool (its candidates and the greedy set), each
+        pool tag's utility under each sampled hypothesis, and the set utility of pool subsets."""
+        position = {t: i for i, t in enumerate(tags)}
+        pool = np.union1d(np.asarray(greedy, dtype=np.int64), [position[t] for t in belief.tags])
+        # A sampled hypothesis weighs its k tags at its scale; as offsets from the mean weights.
+        sampled = belief.sample_indicator() * belief.sample_scales[:, None].astype(np.float64)
+        offsets = sampled - coverage.weights
+        tag_draws = coverage.additive[pool][None, :] + sampled @ coverage.kernel[pool].T.astype(np.float64)
+
+        def set_utility(subsets: Sequence[tuple[int, ...]]) -> np.ndarray:
+            return coverage([tuple(int(pool[i]) for i in s) for s in subsets], offsets)
+
+        return pool, tag_draws, set_utility
 
     def _draw_utility(
         self, state: EmbedState, coverage: CoverageUtility, tags: Sequence[str], pool: np.ndarray,
@@ -501,6 +622,11 @@ class EmbedSelector(BaseSelector):
         precision = self.prior_precision + (problem.design**2).T @ curvature
         draw_tags, draws = self._posterior_draws(problem.design, curvature, universe, rng)
         user_vector = params["user_vector"].detach().numpy() if self.use_user_vector else np.zeros(0, np.float32)
+        with torch.no_grad():
+            upper = problem.effective_bias(params).numpy() + 1.0 / np.sqrt(precision)
+        if user_vector.size:
+            upper = upper + matrix @ user_vector
+        belief = self._fit_belief(replay, recency, library, universe, index, matrix, upper, rng)
         return EmbedState(
             tags=universe,
             bias=params["bias"].detach().numpy().astype(np.float32),
@@ -512,7 +638,31 @@ class EmbedSelector(BaseSelector):
             draw_tags=draw_tags,
             draws=draws,
             topics=topics,
+            belief=belief,
         )
+
+    def _fit_belief(
+        self, replay: Sequence[PreferencePair], recency: np.ndarray, library: TagLibrary, universe: list[str],
+        index: dict[str, int], matrix: np.ndarray, upper: np.ndarray, rng: np.random.Generator,
+    ) -> Optional[SubsetBelief]:
+        """The posterior over the user's k tags (k of the latest ranking) among the library tags
+        with the highest upper bounds, as many as ``max_hypotheses`` subsets allow."""
+        if self.max_hypotheses is None or self.exploration != "info":
+            return None
+        k = len(replay[-1].winner.tags)
+        ordinary = np.array([index[t] for t in library.tags], dtype=np.int64)
+        if k < 1 or len(ordinary) <= k:
+            return None
+        n = candidate_count(k, min(self.pool_size, len(ordinary)), self.max_hypotheses)
+        if n <= k:
+            return None
+        best = ordinary[np.argsort(-upper[ordinary], kind="stable")[:n]]
+        candidates = [universe[i] for i in best]
+        # Every tag against the candidates: a winner's near-synonym of a candidate covers it in part.
+        cover = coverage_kernel(matrix, matrix[best], universe, candidates, self.coverage)
+        belief = fit_subset_belief(replay, recency, candidates, cover, index, k, scales=self.preference_scales,
+                                   n_samples=max(self.n_draws, 32), rng=rng)
+        return replace(belief, library_key=_library_key(library))
 
     def _posterior_draws(
         self, design: np.ndarray, curvature: np.ndarray, universe: list[str], rng: np.random.Generator
@@ -539,6 +689,11 @@ def _recency_weights(pairs: Sequence[PreferencePair], half_life: Optional[float]
     runs = list(dict.fromkeys(p.run_id for p in pairs))
     age = {run: len(runs) - 1 - i for i, run in enumerate(runs)}
     return np.array([0.5 ** (age[p.run_id] / half_life) for p in pairs])
+
+
+def _library_key(library: TagLibrary) -> int:
+    """Names the library's ordinary tags (the same in every process)."""
+    return stable_hash("\x1f".join(library.tags))  # control characters are never in a tag
 
 
 def _styles(library: TagLibrary, scores: np.ndarray) -> tuple[str, ...]:

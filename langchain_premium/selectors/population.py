@@ -54,7 +54,7 @@ class PopulationSelector(BaseSelector):
 
     Args:
         memory: the runnable's memory (pairs are read from it, the pool is saved in it).
-        base: the learner trained on the pool (default ``EmbedSelector()``).
+        base: the learner trained on the pool (default ``EmbedSelector(max_hypotheses=None)``).
         method: the runnable's method key (default ``name``: ``"population"``).
         contributors: only these users' pairs enter the pool (default: every user with pairs
             under this method).
@@ -74,7 +74,7 @@ class PopulationSelector(BaseSelector):
         seed: Optional[int] = None,
     ) -> None:
         self.memory = memory
-        self.base = base if base is not None else EmbedSelector()
+        self.base = base if base is not None else EmbedSelector(max_hypotheses=None)  # no one user's set
         self.method = method
         self.contributors = contributors
         self.seed = seed

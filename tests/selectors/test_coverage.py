@@ -81,7 +81,7 @@ def ecology_wins(cache, n=12):
 @pytest.mark.parametrize("coverage", [0.4, None])
 def test_a_liked_topic_lifts_its_neighbour_only_with_coverage(cache, coverage):
     library = TagLibrary(TAGS)
-    selector = EmbedSelector(coverage=coverage, use_user_vector=False)
+    selector = EmbedSelector(coverage=coverage, use_user_vector=False, max_hypotheses=None)  # the encoder alone
     state = selector.learn(selector.initial_state(library), ecology_wins(cache), library, cache,
                            np.random.default_rng(0))
     scores = dict(zip(library.all_tags, selector.scores(state, SelectionContext(library=library, tag_cache=cache, query_embedding=None))))
@@ -95,7 +95,8 @@ def test_a_liked_topic_lifts_its_neighbour_only_with_coverage(cache, coverage):
 
 def test_the_best_set_does_not_pair_a_topic_with_its_neighbour(cache):
     library = TagLibrary(TAGS)
-    selector = EmbedSelector(use_user_vector=False)  # the user vector would lift the neighbour too
+    # The encoder alone (no belief over the set); the user vector would lift the neighbour too.
+    selector = EmbedSelector(use_user_vector=False, max_hypotheses=None)
     query = cache.matrix(["a query"])[0]
     jazz = [PreferencePair(run_id=f"j{i}", user_id="u", winner=TagSet(tags=("Jazz", "Chess")),
                            loser=TagSet(tags=("Tax law", "Baking")), query_embedding=query) for i in range(4)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,10 @@ def test_invalid_options_are_refused():
         EmbedSelector(exploration="greedy")
     with pytest.raises(ValueError, match="selection"):
         EmbedSelector(selection="best")
+    with pytest.raises(ValueError, match="max_hypotheses"):
+        EmbedSelector(max_hypotheses=0)
+    with pytest.raises(ValueError, match="preference_scales"):
+        EmbedSelector(preference_scales=(2.0, -1.0))
 
 
 def test_informative_exploration_explores_styles_too(cache):
@@ -170,3 +176,93 @@ def test_informative_exploration_on_a_large_library_stays_valid(cache):
     sets = selector.select(selector.initial_state(library), context(library, cache), k=3, m=4,
                            n_explore=3, explore=True, rng=np.random.default_rng(0))
     assert len({frozenset(s.tags) for s in sets}) == 4 and all(len(set(s.tags)) == 3 for s in sets)
+
+
+def ranked_sets(user: set[str], library: TagLibrary, cache, n: int, seed: int = 0) -> list[PreferencePair]:
+    """Pairs from ``n`` rankings of three random 2-tag sets, ranked by how many of ``user``'s
+    tags each holds (ties left out, as a judge with no preference gives no pair)."""
+    rng = np.random.default_rng(seed)
+    query = cache.matrix(["a query"])[0]
+    pairs = []
+    for r in range(n):
+        sets = [tuple(rng.choice(library.tags, 2, replace=False)) for _ in range(3)]
+        ranked = sorted(sets, key=lambda s: -len(user & set(s)))
+        pairs += [PreferencePair(run_id=f"r{r}", user_id="u", winner=TagSet(tags=a), loser=TagSet(tags=b),
+                                 query_embedding=query)
+                  for i, a in enumerate(ranked) for b in ranked[i + 1:] if len(user & set(a)) > len(user & set(b))]
+    return pairs
+
+
+def test_the_best_set_is_the_users_set_the_rankings_point_to(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 12),
+                             library, cache, np.random.default_rng(0))
+    assert learned.belief is not None and learned.belief.k == 2
+    best = selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    assert set(best[0].tags) == {"Jazz", "Sailing"}
+    profile = selector.scores(learned, context(library, cache))
+    assert {library.all_tags[i] for i in np.argsort(-profile)[:2]} == {"Jazz", "Sailing"}
+    # Exploration still shows other sets, all from the library.
+    assert best[1].source == "exploration" and len({frozenset(s.tags) for s in best}) == 3
+
+
+def test_the_belief_round_trips_and_a_damaged_one_is_refused(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Chess"}, library, cache, 6),
+                             library, cache, np.random.default_rng(0))
+    back = selector.loads(selector.dumps(learned), library)
+    assert back.belief.tags == learned.belief.tags and back.belief.scale == learned.belief.scale
+    np.testing.assert_array_equal(back.belief.samples, learned.belief.samples)
+    np.testing.assert_array_equal(back.belief.marginals, learned.belief.marginals)
+    damaged = replace(learned, belief=replace(learned.belief, samples=learned.belief.samples + 100))
+    with pytest.raises(CorruptStateError, match="belief"):
+        selector.loads(selector.dumps(damaged), library)
+
+
+def test_a_state_without_a_belief_still_serves(cache):
+    """States saved before the belief existed (or by the encoder alone) load and select."""
+    library = TagLibrary(TAGS)
+    encoder_only = EmbedSelector(max_hypotheses=None)
+    old = encoder_only.learn(encoder_only.initial_state(library), pairs_preferring("Chess", library, cache, 8),
+                             library, cache, np.random.default_rng(0))
+    assert old.belief is None
+    selector = EmbedSelector()
+    back = selector.loads(encoder_only.dumps(old), library)
+    assert back.belief is None
+    sets = selector.select(back, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    assert "Chess" in sets[0].tags
+
+
+def test_a_belief_that_no_longer_fits_falls_back_to_the_encoder(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 8),
+                             library, cache, np.random.default_rng(0))
+    # Another k: the belief is about 2-tag sets.
+    sets = selector.select(learned, context(library, cache), k=3, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    assert all(len(s.tags) == 3 for s in sets)
+    # A library without one of its candidates.
+    smaller = TagLibrary([t for t in TAGS if t != learned.belief.tags[0]])
+    sets = selector.select(learned, context(smaller, cache), k=2, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    assert all(t in smaller for s in sets for t in s.tags)
+
+
+def test_the_paper_and_population_configurations_keep_no_belief(cache):
+    from langchain_premium.methods import METHODS
+    from langchain_premium.offline import OfflineChatModel
+    from langchain_premium.memory import SQLiteMemory
+
+    library = TagLibrary(TAGS)
+    for name in ("premium-embed-paper", "population"):
+        runnable = METHODS[name](OfflineChatModel(), tag_library=library, memory=SQLiteMemory(":memory:"),
+                                 embeddings=cache.embeddings)
+        base = getattr(runnable.selector, "base", runnable.selector)
+        state = base.learn(base.initial_state(library), ranked_sets({"Chess"}, library, cache, 4), library, cache,
+                           np.random.default_rng(0))
+        assert state.belief is None, name

@@ -1,0 +1,184 @@
+"""The user's tag set as an unknown k-subset: its exact posterior over a pool of candidate tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+from math import comb
+from typing import Sequence
+
+import numpy as np
+
+from langchain_premium.records import PreferencePair
+
+__all__ = ["DEFAULT_SCALES", "SubsetBelief", "candidate_count", "choice_groups", "fit_subset_belief",
+           "ranking_log_likelihood"]
+
+#: How strongly a user prefers an answer that covers one more of their tags, in logits of the
+#: ranking model. The belief averages over these, each weighted by how well it explains the
+#: rankings, so a consistent judge and a noisy one are both followed.
+DEFAULT_SCALES = (2.0, 4.0, 8.0)
+
+_CHUNK = 8192  # hypotheses scored at once: bounds the (chunk, pairs) temporaries
+
+
+def candidate_count(k: int, limit: int, max_hypotheses: int) -> int:
+    """The most candidates, at most ``limit``, whose k-subsets number at most ``max_hypotheses``.
+
+    Example:
+        >>> candidate_count(3, 64, 50_000), candidate_count(4, 64, 50_000)  # C(64, 3) = 41,664
+        (64, 34)
+    """
+    n = limit
+    while n > k and comb(n, k) > max_hypotheses:
+        n -= 1
+    return n
+
+
+@lru_cache(maxsize=8)
+def _subsets(n: int, k: int) -> np.ndarray:
+    subsets = np.array(list(combinations(range(n), k)), dtype=np.int32)
+    subsets.flags.writeable = False  # shared by every caller through the cache
+    return subsets
+
+
+def choice_groups(pairs: Sequence[PreferencePair]) -> np.ndarray:
+    """``(choices, width)`` indices into ``pairs``, padded with -1: the pairs of one choice.
+
+    A ranking of m answers is m - 1 choices (the best of all, then the best of the rest, ...):
+    the pairs of one ranking that share a winner are the sets that winner was chosen over.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, pair in enumerate(pairs):
+        groups.setdefault((pair.run_id, pair.winner.all_tags), []).append(i)
+    width = max(len(g) for g in groups.values())
+    out = np.full((len(groups), width), -1, dtype=np.int64)
+    for row, members in enumerate(groups.values()):
+        out[row, :len(members)] = members
+    return out
+
+
+def ranking_log_likelihood(
+    gain: np.ndarray, groups: np.ndarray, weights: np.ndarray, hypotheses: np.ndarray,
+    scales: Sequence[float],
+) -> np.ndarray:
+    """``(len(scales), len(hypotheses))``: the log-likelihood of the rankings under each
+    hypothesis (a row of candidate indices: the user's tags) and scale.
+
+    Under hypothesis ``H`` a set's utility is ``scale * sum_{h in H} cover(set, h)``, and each
+    choice is Plackett-Luce: the winner beats the sets of its group with probability
+    ``1 / (1 + sum_l exp(-z_l))``, ``z_l = scale * sum_{h in H} gain[l, h]``; a choice's
+    log-probability counts ``weights[choice]`` times (older rankings can count less).
+
+    Args:
+        gain: ``(pairs, candidates)``: how much more each candidate is covered by the pair's
+            winner than by its loser.
+        groups: :func:`choice_groups` of the pairs.
+        weights: ``(choices,)``, one per group.
+        hypotheses: ``(n, k)`` candidate indices.
+        scales: the utility scales to score.
+
+    Example:
+        >>> gain = np.array([[1.0, 0.0, -1.0]])  # the winner had tag 0, the loser tag 2
+        >>> ll = ranking_log_likelihood(gain, np.array([[0]]), np.ones(1), np.array([[0], [1], [2]]), [1.0])
+        >>> np.round(np.exp(ll), 3).tolist()  # P(this ranking) if the user's tag is 0, 1 or 2
+        [[0.731, 0.5, 0.269]]
+    """
+    gain_t = np.ascontiguousarray(gain.T, dtype=np.float32)  # (candidates, pairs)
+    mask = (groups >= 0).astype(np.float32)
+    index = np.maximum(groups, 0)
+    weights = np.asarray(weights, dtype=np.float32)
+    out = np.empty((len(scales), len(hypotheses)), dtype=np.float64)
+    for start in range(0, len(hypotheses), _CHUNK):
+        block = hypotheses[start:start + _CHUNK]
+        delta = gain_t[block].sum(axis=1)  # (chunk, pairs): the winner's utility minus the loser's
+        for s, scale in enumerate(scales):
+            losing = np.exp(np.minimum(-scale * delta, 60.0))[:, index] * mask  # (chunk, choices, width)
+            out[s, start:start + _CHUNK] = -np.log1p(losing.sum(axis=-1)) @ weights
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class SubsetBelief:
+    """What the rankings say about which k of ``tags`` the user likes.
+
+    ``marginals[i]`` is the posterior probability that ``tags[i]`` is one of the user's tags
+    (they sum to k); ``samples`` are hypotheses drawn from the posterior, ``(n_samples, k)``
+    indices into ``tags``, with the utility scale each was drawn with in ``sample_scales``;
+    ``scale`` is the posterior mean scale. ``library_key`` names the library the candidates
+    were picked from: a belief about another library (one that has grown since) is stale.
+    """
+
+    tags: list[str]
+    marginals: np.ndarray
+    samples: np.ndarray
+    sample_scales: np.ndarray
+    scale: float
+    library_key: int = 0
+
+    @property
+    def k(self) -> int:
+        return int(self.samples.shape[1])
+
+    def sample_indicator(self) -> np.ndarray:
+        """``(n_samples, len(tags))``: 1 where a sampled hypothesis holds the tag."""
+        indicator = np.zeros((len(self.samples), len(self.tags)))
+        np.put_along_axis(indicator, self.samples.astype(np.int64), 1.0, axis=1)
+        return indicator
+
+
+def fit_subset_belief(
+    pairs: Sequence[PreferencePair],
+    pair_weights: np.ndarray,
+    candidates: Sequence[str],
+    cover: np.ndarray,
+    index: dict[str, int],
+    k: int,
+    *,
+    scales: Sequence[float] = DEFAULT_SCALES,
+    n_samples: int = 64,
+    rng: np.random.Generator,
+) -> SubsetBelief:
+    """The exact posterior over the k-subsets of ``candidates`` (uniform prior, every scale
+    equally likely a priori), given the rankings behind ``pairs``.
+
+    Args:
+        pairs: the stored preferences (pairs of one ranking share a ``run_id``).
+        pair_weights: one weight per pair (its ranking's recency weight).
+        candidates: the tags the user's set is drawn from (keep C(n, k) small:
+            :func:`candidate_count`).
+        cover: ``(tags, candidates)``: how much each tag covers each candidate, 1 for itself
+            (:func:`~.coverage.coverage_kernel`); rows follow ``index``.
+        index: tag -> row of ``cover``, for every ordinary tag in ``pairs``.
+        k: the size of the user's set.
+        scales: candidate utility scales, averaged over by their posterior weight.
+        n_samples: hypotheses to draw for exploration.
+        rng: for the draws.
+    """
+    if not 1 <= k <= len(candidates):
+        raise ValueError(f"k must be between 1 and the {len(candidates)} candidates, got {k}")
+
+    def covered(tags: Sequence[str]) -> np.ndarray:
+        rows = [index[t] for t in tags]
+        return cover[rows].max(axis=0) if rows else np.zeros(cover.shape[1], dtype=cover.dtype)
+
+    gain = np.stack([covered(p.winner.tags) - covered(p.loser.tags) for p in pairs])
+    groups = choice_groups(pairs)
+    hypotheses = _subsets(len(candidates), k)
+    log_post = ranking_log_likelihood(gain, groups, np.asarray(pair_weights)[groups[:, 0]], hypotheses, scales)
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    by_hypothesis = post.sum(axis=0)
+    marginals = np.zeros(len(candidates))
+    for column in hypotheses.T:
+        marginals += np.bincount(column, weights=by_hypothesis, minlength=len(candidates))
+    drawn = rng.choice(post.size, size=n_samples, p=post.ravel())
+    scale_of, hypothesis_of = np.divmod(drawn, len(hypotheses))
+    return SubsetBelief(
+        tags=list(candidates),
+        marginals=marginals.astype(np.float32),
+        samples=hypotheses[hypothesis_of].astype(np.int16),
+        sample_scales=np.asarray(scales, dtype=np.float32)[scale_of],
+        scale=float(post.sum(axis=1) @ np.asarray(scales, dtype=np.float64)),
+    )
