@@ -107,7 +107,8 @@ class EmbedSelector(BaseSelector):
     On top of the encoder, a **belief over the user's set** (``max_hypotheses``,
     :mod:`.hypotheses`): the user is taken to like k tags, and each k-subset of the tags with the
     highest upper bounds is a hypothesis whose exact posterior follows every ranking (a
-    Plackett-Luce choice of the set that covers more of the hypothesis). The selector's own sets
+    Plackett-Luce choice of the set that covers more of the hypothesis), allowing for one change
+    of taste within the latest rankings, weighed by its evidence. The selector's own sets
     are those expected to cover most of the user's set, and exploration asks what most moves that
     posterior, or shows random sets when nothing is left to ask. The encoder serves before the
     first update, when k changes, and when the library has changed since the last update.
@@ -246,6 +247,7 @@ class EmbedSelector(BaseSelector):
             "n_pairs": state.n_pairs,
             "belief_scale": state.belief.scale if state.belief is not None else None,
             "belief_library": state.belief.library_key if state.belief is not None else None,
+            "belief_change": state.belief.change_probability if state.belief is not None else None,
         }
         belief = state.belief
         # Compressed: tag names are stored as fixed-width unicode, which compresses well.
@@ -307,7 +309,8 @@ class EmbedSelector(BaseSelector):
                 raise CorruptStateError("the stored PREMIUM-Embed belief over the user's tag set is inconsistent")
             belief = SubsetBelief(tags=[str(t) for t in arrays["belief_tags"]], marginals=arrays["belief_marginals"],
                                   samples=samples, sample_scales=arrays["belief_scales"],
-                                  scale=float(meta["belief_scale"]), library_key=int(meta.get("belief_library") or 0))
+                                  scale=float(meta["belief_scale"]), library_key=int(meta.get("belief_library") or 0),
+                                  change_probability=float(meta.get("belief_change") or 0.0))
         try:
             return EmbedState(
                 tags=[str(t) for t in arrays["tags"]],
@@ -626,7 +629,7 @@ class EmbedSelector(BaseSelector):
             upper = problem.effective_bias(params).numpy() + 1.0 / np.sqrt(precision)
         if user_vector.size:
             upper = upper + matrix @ user_vector
-        belief = self._fit_belief(replay, recency, library, universe, index, matrix, upper, rng)
+        belief = self._fit_belief(replay, library, universe, index, matrix, upper, rng)
         return EmbedState(
             tags=universe,
             bias=params["bias"].detach().numpy().astype(np.float32),
@@ -642,7 +645,7 @@ class EmbedSelector(BaseSelector):
         )
 
     def _fit_belief(
-        self, replay: Sequence[PreferencePair], recency: np.ndarray, library: TagLibrary, universe: list[str],
+        self, replay: Sequence[PreferencePair], library: TagLibrary, universe: list[str],
         index: dict[str, int], matrix: np.ndarray, upper: np.ndarray, rng: np.random.Generator,
     ) -> Optional[SubsetBelief]:
         """The posterior over the user's k tags (k of the latest ranking) among the library tags
@@ -660,7 +663,7 @@ class EmbedSelector(BaseSelector):
         candidates = [universe[i] for i in best]
         # Every tag against the candidates: a winner's near-synonym of a candidate covers it in part.
         cover = coverage_kernel(matrix, matrix[best], universe, candidates, self.coverage)
-        belief = fit_subset_belief(replay, recency, candidates, cover, index, k, scales=self.preference_scales,
+        belief = fit_subset_belief(replay, candidates, cover, index, k, scales=self.preference_scales,
                                    n_samples=max(self.n_draws, 32), rng=rng)
         return replace(belief, library_key=_library_key(library))
 

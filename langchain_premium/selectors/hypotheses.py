@@ -64,18 +64,20 @@ def ranking_log_likelihood(
     scales: Sequence[float],
 ) -> np.ndarray:
     """``(len(scales), len(hypotheses))``: the log-likelihood of the rankings under each
-    hypothesis (a row of candidate indices: the user's tags) and scale.
+    hypothesis (a row of candidate indices: the user's tags) and scale; with 2-D ``weights``,
+    ``(len(scales), len(hypotheses), weights.shape[1])``, one weighted sum per column.
 
     Under hypothesis ``H`` a set's utility is ``scale * sum_{h in H} cover(set, h)``, and each
     choice is Plackett-Luce: the winner beats the sets of its group with probability
     ``1 / (1 + sum_l exp(-z_l))``, ``z_l = scale * sum_{h in H} gain[l, h]``; a choice's
-    log-probability counts ``weights[choice]`` times (older rankings can count less).
+    log-probability counts ``weights[choice]`` times (a one-hot column per segment of the
+    rankings gives each segment's log-likelihood).
 
     Args:
         gain: ``(pairs, candidates)``: how much more each candidate is covered by the pair's
             winner than by its loser.
         groups: :func:`choice_groups` of the pairs.
-        weights: ``(choices,)``, one per group.
+        weights: ``(choices,)`` or ``(choices, n)``.
         hypotheses: ``(n, k)`` candidate indices.
         scales: the utility scales to score.
 
@@ -89,7 +91,7 @@ def ranking_log_likelihood(
     mask = (groups >= 0).astype(np.float32)
     index = np.maximum(groups, 0)
     weights = np.asarray(weights, dtype=np.float32)
-    out = np.empty((len(scales), len(hypotheses)), dtype=np.float64)
+    out = np.empty((len(scales), len(hypotheses), *weights.shape[1:]), dtype=np.float64)
     for start in range(0, len(hypotheses), _CHUNK):
         block = hypotheses[start:start + _CHUNK]
         delta = gain_t[block].sum(axis=1)  # (chunk, pairs): the winner's utility minus the loser's
@@ -106,7 +108,8 @@ class SubsetBelief:
     ``marginals[i]`` is the posterior probability that ``tags[i]`` is one of the user's tags
     (they sum to k); ``samples`` are hypotheses drawn from the posterior, ``(n_samples, k)``
     indices into ``tags``, with the utility scale each was drawn with in ``sample_scales``;
-    ``scale`` is the posterior mean scale. ``library_key`` names the library the candidates
+    ``scale`` is the posterior mean scale; ``change_probability`` how likely it is that the
+    user's taste changed within the latest rankings. ``library_key`` names the library the candidates
     were picked from: a belief about another library (one that has grown since) is stale.
     """
 
@@ -116,6 +119,7 @@ class SubsetBelief:
     sample_scales: np.ndarray
     scale: float
     library_key: int = 0
+    change_probability: float = 0.0
 
     @property
     def k(self) -> int:
@@ -130,22 +134,29 @@ class SubsetBelief:
 
 def fit_subset_belief(
     pairs: Sequence[PreferencePair],
-    pair_weights: np.ndarray,
     candidates: Sequence[str],
     cover: np.ndarray,
     index: dict[str, int],
     k: int,
     *,
     scales: Sequence[float] = DEFAULT_SCALES,
+    change_window: int = 30,
+    change_rate: float = 0.005,
     n_samples: int = 64,
     rng: np.random.Generator,
 ) -> SubsetBelief:
     """The exact posterior over the k-subsets of ``candidates`` (uniform prior, every scale
-    equally likely a priori), given the rankings behind ``pairs``.
+    equally likely a priori), given the rankings behind ``pairs``, allowing for one change of
+    taste.
+
+    The user's set may have changed before any of the last ``change_window`` rankings, each with
+    prior probability ``change_rate``: the rankings before a change are then explained by a set of
+    their own. Each possible change is weighed by its evidence (both segments' marginal
+    likelihoods), so a user whose taste never changed keeps every ranking at full weight, and one
+    whose taste changed is followed within a few rankings once the old set stops explaining them.
 
     Args:
-        pairs: the stored preferences (pairs of one ranking share a ``run_id``).
-        pair_weights: one weight per pair (its ranking's recency weight).
+        pairs: the stored preferences, oldest first (pairs of one ranking share a ``run_id``).
         candidates: the tags the user's set is drawn from (keep C(n, k) small:
             :func:`candidate_count`).
         cover: ``(tags, candidates)``: how much each tag covers each candidate, 1 for itself
@@ -153,11 +164,15 @@ def fit_subset_belief(
         index: tag -> row of ``cover``, for every ordinary tag in ``pairs``.
         k: the size of the user's set.
         scales: candidate utility scales, averaged over by their posterior weight.
+        change_window: how many of the latest rankings a change may precede.
+        change_rate: prior probability of a change before each of them.
         n_samples: hypotheses to draw for exploration.
         rng: for the draws.
     """
     if not 1 <= k <= len(candidates):
         raise ValueError(f"k must be between 1 and the {len(candidates)} candidates, got {k}")
+    if not 0.0 <= change_rate * change_window < 1.0:
+        raise ValueError(f"change_rate * change_window must be in [0, 1), got {change_rate} * {change_window}")
 
     def covered(tags: Sequence[str]) -> np.ndarray:
         rows = [index[t] for t in tags]
@@ -165,9 +180,31 @@ def fit_subset_belief(
 
     gain = np.stack([covered(p.winner.tags) - covered(p.loser.tags) for p in pairs])
     groups = choice_groups(pairs)
+    # Segments: everything up to the window, then each of its rankings alone.
+    runs = {run: r for r, run in enumerate(dict.fromkeys(p.run_id for p in pairs))}
+    n_segments = min(len(runs), change_window + 1)
+    first = len(runs) - n_segments
+    segment = np.array([max(0, runs[pairs[g[0]].run_id] - first) for g in groups])
     hypotheses = _subsets(len(candidates), k)
-    log_post = ranking_log_likelihood(gain, groups, np.asarray(pair_weights)[groups[:, 0]], hypotheses, scales)
-    post = np.exp(log_post - log_post.max())
+    by_segment = ranking_log_likelihood(gain, groups, np.eye(n_segments)[segment], hypotheses, scales)
+    # after[j]: the rankings from segment j on (j = 0: all of them, no change), (j, scales, hypotheses).
+    after = np.moveaxis(np.cumsum(by_segment[..., ::-1], axis=-1)[..., ::-1], -1, 0)
+    before = after[0][None] - after
+
+    def log_evidence(log_lik: np.ndarray) -> np.ndarray:  # log mean likelihood per segment start
+        flat = log_lik.reshape(len(log_lik), -1)
+        top = flat.max(axis=1, keepdims=True)
+        return (top + np.log(np.exp(flat - top).mean(axis=1, keepdims=True)))[:, 0]
+
+    log_prior = np.full(n_segments, np.log(change_rate) if change_rate else -np.inf)
+    log_prior[0] = np.log1p(-change_rate * (n_segments - 1))
+    log_weight = log_prior + log_evidence(after) + np.where(np.arange(n_segments) > 0, log_evidence(before), 0.0)
+    weight = np.exp(log_weight - log_weight.max())
+    weight /= weight.sum()
+    post = np.zeros(after.shape[1:])
+    for j in np.flatnonzero(weight > 1e-6):
+        p = np.exp(after[j] - after[j].max())
+        post += weight[j] * p / p.sum()
     post /= post.sum()
     by_hypothesis = post.sum(axis=0)
     marginals = np.zeros(len(candidates))
@@ -181,4 +218,5 @@ def fit_subset_belief(
         samples=hypotheses[hypothesis_of].astype(np.int16),
         sample_scales=np.asarray(scales, dtype=np.float32)[scale_of],
         scale=float(post.sum(axis=1) @ np.asarray(scales, dtype=np.float64)),
+        change_probability=float(1.0 - weight[0]),
     )

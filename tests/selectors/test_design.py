@@ -46,6 +46,13 @@ def test_informative_sets_prefer_tags_the_model_is_unsure_about():
     assert len(set(chosen)) == 2 and greedy not in chosen
 
 
+def test_a_model_sure_of_everything_asks_nothing_above_the_threshold():
+    draws = np.tile(np.array([2.0, 1.0, -1.0, -2.0]), (32, 1))  # every draw agrees
+    candidates = [(0, 2), (1, 3), (2, 3)]
+    assert len(informative_sets(draws, [(0, 1)], candidates, 2)) == 2  # no threshold: still two
+    assert informative_sets(draws, [(0, 1)], candidates, 2, min_information=0.01) == []
+
+
 def test_candidate_sets_hold_screens_and_duels_but_not_the_greedy_set():
     draws = np.random.default_rng(1).normal(size=(16, 12))
     upper = np.arange(12, dtype=float)[::-1]  # tag 0 most promising
