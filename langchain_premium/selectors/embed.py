@@ -240,16 +240,16 @@ class EmbedSelector(BaseSelector):
 
     def dumps(self, state: EmbedState) -> bytes:
         buffer = io.BytesIO()
+        belief = state.belief
         meta = {
             "format": STATE_FORMAT,
             "log_scale": state.log_scale,
             "n_updates": state.n_updates,
             "n_pairs": state.n_pairs,
-            "belief_scale": state.belief.scale if state.belief is not None else None,
-            "belief_library": state.belief.library_key if state.belief is not None else None,
-            "belief_change": state.belief.change_probability if state.belief is not None else None,
+            "belief_scale": belief.scale if belief else None,
+            "belief_library": belief.library_key if belief else None,
+            "belief_change": belief.change_probability if belief else None,
         }
-        belief = state.belief
         # Compressed: tag names are stored as fixed-width unicode, which compresses well.
         np.savez_compressed(
             buffer,
@@ -491,12 +491,17 @@ class EmbedSelector(BaseSelector):
         """The set's score under coverage (a topic counts once), not the sum of its tags'."""
         return tag_set if coverage is None else replace(tag_set, score=float(coverage([subset])[0]))
 
+    @property
+    def _uses_belief(self) -> bool:
+        """The belief is fitted and served only with informative exploration, which asks it."""
+        return self.max_hypotheses is not None and self.exploration == "info"
+
     def _belief(self, state: EmbedState, library: TagLibrary, k: Optional[int]) -> Optional[SubsetBelief]:
         """The state's belief over the user's set, if this selector uses one and it still fits:
         a set of ``k`` tags, and the library it was fitted on (a grown library has tags the
         belief never weighed; the encoder serves until the next update)."""
         belief = state.belief
-        if belief is None or self.max_hypotheses is None or self.exploration != "info":
+        if belief is None or not self._uses_belief:
             return None
         if (k is not None and belief.k != k) or belief.library_key != _library_key(library):
             return None
@@ -650,7 +655,7 @@ class EmbedSelector(BaseSelector):
     ) -> Optional[SubsetBelief]:
         """The posterior over the user's k tags (k of the latest ranking) among the library tags
         with the highest upper bounds, as many as ``max_hypotheses`` subsets allow."""
-        if self.max_hypotheses is None or self.exploration != "info":
+        if not self._uses_belief:
             return None
         k = len(replay[-1].winner.tags)
         ordinary = np.array([index[t] for t in library.tags], dtype=np.int64)
