@@ -24,6 +24,7 @@ from langchain_premium.selectors.sets import (
     random_subset,
     sample_by_probability,
     softmax,
+    swap_one,
     to_tag_set,
     top_k,
 )
@@ -110,8 +111,10 @@ class EmbedSelector(BaseSelector):
     Plackett-Luce choice of the set that covers more of the hypothesis), allowing for one change
     of taste within the latest rankings, weighed by its evidence. The selector's own sets
     are those expected to cover most of the user's set, and exploration asks what most moves that
-    posterior, or shows random sets when nothing is left to ask. The encoder serves before the
-    first update, when k changes, and when the library has changed since the last update.
+    posterior; when nothing is left to ask, it duels the best set against itself with one tag
+    swapped, so each believed tag keeps being tested and a change of taste shows at once. The
+    encoder serves before the first update, when k changes, and when the library has changed
+    since the last update.
 
     Exploration: ``exploration="info"`` (default) shows the sets whose ranking against the
     shown ones is expected to teach the model the most (the mutual information between the
@@ -452,13 +455,22 @@ class EmbedSelector(BaseSelector):
             greedy = tuple(local[int(t)] for t in fallback[0])
             shown = [tuple(local[int(t)] for t in subset) for subset in own]
             # A belief sure of its answer has nothing to ask (whatever the user's rankings beyond
-            # their k tags say): the rest of the exploration is random and screens other tags.
+            # their k tags say). The rest of the exploration then duels the best set against itself
+            # with one tag swapped for a random other: each of its tags keeps being tested, so a
+            # change of taste shows within a ranking or two (the dropped tag stops winning its duel;
+            # against random sets the best set keeps winning on the tag that stayed), and the other
+            # tags are still screened, one per duel.
             chosen = informative_sets(tag_draws, shown,
                                       candidate_sets(tag_draws, greedy, upper[pool], k, self.n_challengers),
                                       n_explore, set_utility, min_information=0.0 if belief is None else _NOTHING_TO_LEARN)
             explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
-            explored += fill_distinct(own + explored, lambda: random_subset(ordinary, k, rng),
-                                      n_explore - len(explored), fallback)
+            if belief is None:
+                def rest() -> tuple[int, ...]:
+                    return random_subset(ordinary, k, rng)
+            else:
+                def rest() -> tuple[int, ...]:
+                    return swap_one(own[0] if own else fallback[0], ordinary, rng)
+            explored += fill_distinct(own + explored, rest, n_explore - len(explored), fallback)
             styles = []
             for i in range(len(explored)):
                 full = mean.copy()

@@ -43,6 +43,23 @@ def random_subset(n: int, k: int, rng: np.random.Generator) -> tuple[int, ...]:
     return tuple(sorted(int(i) for i in rng.choice(n, size=k, replace=False)))
 
 
+def swap_one(subset: Sequence[int], n: int, rng: np.random.Generator) -> tuple[int, ...]:
+    """``subset`` with one of its indices, drawn uniformly, replaced by an index of ``range(n)``
+    outside it, drawn uniformly.
+
+    Example:
+        >>> swapped = swap_one((0, 1, 2), 10, np.random.default_rng(0))
+        >>> len(set(swapped) & {0, 1, 2}), len(swapped)
+        (2, 3)
+    """
+    if not 0 < len(subset) < n:
+        raise ValueError(f"cannot swap a tag of a set of {len(subset)} out of {n} tags")
+    kept = list(subset)
+    outside = np.setdiff1d(np.arange(n), kept)
+    kept[int(rng.integers(len(kept)))] = int(rng.choice(outside))
+    return tuple(sorted(kept))
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Numerically stable softmax of a 1-d array."""
     shifted = np.exp(scores - scores.max())

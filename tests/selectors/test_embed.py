@@ -216,6 +216,32 @@ def test_the_best_set_is_the_users_set_the_rankings_point_to(cache):
     assert best[1].source == "exploration" and len({frozenset(s.tags) for s in best}) == 3
 
 
+def test_a_sure_belief_keeps_testing_each_of_its_tags(cache):
+    """With nothing left to ask, exploration duels the best set against itself with one tag
+    swapped, so a tag the user drops stops winning at once (random sets would lose to the tag
+    that stayed)."""
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 12),
+                             library, cache, np.random.default_rng(0))
+    belief = learned.belief
+    # Every sampled hypothesis agrees: no ranking is expected to teach anything.
+    users = sorted(belief.tags.index(t) for t in ("Jazz", "Sailing"))
+    sure = replace(belief, samples=np.tile(np.array(users, dtype=np.int16), (len(belief.samples), 1)),
+                   sample_scales=np.full(len(belief.samples), 8.0, dtype=np.float32),
+                   marginals=np.isin(np.arange(len(belief.tags)), users).astype(np.float32))
+    learned = replace(learned, belief=sure)
+    swapped_out = set()
+    for seed in range(6):
+        best, *explored = selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                                          rng=np.random.default_rng(seed))
+        assert set(best.tags) == {"Jazz", "Sailing"}
+        for tag_set in explored:
+            assert len(set(tag_set.tags) & {"Jazz", "Sailing"}) == 1, tag_set.tags
+            swapped_out |= {"Jazz", "Sailing"} - set(tag_set.tags)
+    assert swapped_out == {"Jazz", "Sailing"}  # each of the believed tags is put to the test
+
+
 def test_the_belief_round_trips_and_a_damaged_one_is_refused(cache):
     library = TagLibrary(TAGS)
     selector = EmbedSelector()

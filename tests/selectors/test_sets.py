@@ -3,7 +3,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from langchain_premium.selectors.sets import best_sets, fill_distinct, random_subset
+from langchain_premium.selectors.sets import best_sets, fill_distinct, random_subset, swap_one
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -23,3 +23,22 @@ def test_fill_distinct_never_repeats_and_falls_back():
     assert got == [(0, 2), (1, 2)]
     many = fill_distinct([], lambda: random_subset(5, 2, rng), 10, best_sets(np.zeros(5), 2, 10))
     assert len(set(many)) == 10
+
+
+def test_swap_one_replaces_exactly_one_tag_with_one_outside_the_set():
+    rng = np.random.default_rng(0)
+    seen_out, seen_in = set(), set()
+    for _ in range(200):
+        swapped = swap_one((1, 4, 6), 8, rng)
+        assert swapped == tuple(sorted(swapped)) and len(set(swapped)) == 3
+        (out,) = {1, 4, 6} - set(swapped)
+        (new,) = set(swapped) - {1, 4, 6}
+        seen_out.add(out)
+        seen_in.add(new)
+    assert seen_out == {1, 4, 6} and seen_in == {0, 2, 3, 5, 7}  # every tag may go, any other may come
+
+
+@pytest.mark.parametrize("subset, n", [((), 5), ((0, 1, 2), 3)])
+def test_swap_one_refuses_a_set_with_nothing_to_swap(subset, n):
+    with pytest.raises(ValueError, match="cannot swap"):
+        swap_one(subset, n, np.random.default_rng(0))
