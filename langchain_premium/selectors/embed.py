@@ -464,12 +464,11 @@ class EmbedSelector(BaseSelector):
                                       candidate_sets(tag_draws, greedy, upper[pool], k, self.n_challengers),
                                       n_explore, set_utility, min_information=0.0 if belief is None else _NOTHING_TO_LEARN)
             explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
-            if belief is None:
-                def rest() -> tuple[int, ...]:
+            def rest() -> tuple[int, ...]:
+                if belief is None:
                     return random_subset(ordinary, k, rng)
-            else:
-                def rest() -> tuple[int, ...]:
-                    return swap_one(own[0] if own else fallback[0], ordinary, rng)
+                return swap_one(own[0] if own else fallback[0], ordinary, rng)
+
             explored += fill_distinct(own + explored, rest, n_explore - len(explored), fallback)
             styles = []
             for i in range(len(explored)):
