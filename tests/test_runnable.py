@@ -131,13 +131,8 @@ def test_model_calls_run_concurrently_as_child_runs(embeddings, memory):
 
     recorder = Recorder()
     llm.max_in_flight = 0
-    start = time.perf_counter()
     result = premium.invoke(QUERY, config={**cfg(), "callbacks": [recorder]})
-    elapsed = time.perf_counter() - start
     assert llm.max_in_flight == 3  # all m calls were in flight together
-    # One after another the calls would take at least 3 x 0.5 s; the in-flight count above is the
-    # exact check, this one only guards against a regression to sequential calls.
-    assert elapsed < 3 * 0.5
     assert len(recorder.chain_runs) == 1
     assert recorder.model_parents == [recorder.chain_runs[0]] * 3
     assert result.run_id == str(recorder.chain_runs[0])
