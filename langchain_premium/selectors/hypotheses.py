@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations
 from math import comb
 from typing import Sequence
 
@@ -38,7 +38,8 @@ def candidate_count(k: int, limit: int, max_hypotheses: int) -> int:
 
 @lru_cache(maxsize=8)
 def _subsets(n: int, k: int) -> np.ndarray:
-    subsets = np.array(list(combinations(range(n), k)), dtype=np.int32)
+    subsets = np.fromiter(chain.from_iterable(combinations(range(n), k)), dtype=np.int32, count=comb(n, k) * k)
+    subsets = subsets.reshape(-1, k)
     subsets.flags.writeable = False  # shared by every caller through the cache
     return subsets
 
@@ -87,17 +88,28 @@ def ranking_log_likelihood(
         >>> np.round(np.exp(ll), 3).tolist()  # P(this ranking) if the user's tag is 0, 1 or 2
         [[0.731, 0.5, 0.269]]
     """
-    gain_t = np.ascontiguousarray(gain.T, dtype=np.float32)  # (candidates, pairs)
-    mask = (groups >= 0).astype(np.float32)
-    index = np.maximum(groups, 0)
     weights = np.asarray(weights, dtype=np.float32)
+    # Choices with more members first, and the pairs that are each choice's w-th member as one
+    # block of columns, so a choice's terms add up from slices instead of gathers.
+    width = (groups >= 0).sum(axis=1)
+    order = np.argsort(-width, kind="stable")
+    counts = [int((width > w).sum()) for w in range(groups.shape[1])]  # choices with a w-th member
+    bounds = np.cumsum([0, *counts])
+    members = np.concatenate([groups[order[:counts[w]], w] for w in range(groups.shape[1])])
+    unsort = np.argsort(order)  # back to the order of ``weights``
+    gain_t = np.ascontiguousarray(gain[members].T, dtype=np.float32)  # (candidates, members)
     out = np.empty((len(scales), len(hypotheses), *weights.shape[1:]), dtype=np.float64)
     for start in range(0, len(hypotheses), _CHUNK):
         block = hypotheses[start:start + _CHUNK]
-        delta = gain_t[block].sum(axis=1)  # (chunk, pairs): the winner's utility minus the loser's
+        delta = gain_t[block[:, 0]]  # (chunk, members): the winner's utility minus the loser's
+        for column in block.T[1:]:
+            delta = delta + gain_t[column]
         for s, scale in enumerate(scales):
-            losing = np.exp(np.minimum(-scale * delta, 60.0))[:, index] * mask  # (chunk, choices, width)
-            out[s, start:start + _CHUNK] = -np.log1p(losing.sum(axis=-1)) @ weights
+            losing = np.exp(np.minimum(-scale * delta, 60.0))
+            total = losing[:, :counts[0]].copy()  # (chunk, choices)
+            for w in range(1, len(counts)):
+                total[:, :counts[w]] += losing[:, bounds[w]:bounds[w + 1]]
+            out[s, start:start + _CHUNK] = -np.log1p(total[:, unsort]) @ weights
     return out
 
 
@@ -187,24 +199,33 @@ def fit_subset_belief(
     segment = np.array([max(0, runs[pairs[g[0]].run_id] - first) for g in groups])
     hypotheses = _subsets(len(candidates), k)
     by_segment = ranking_log_likelihood(gain, groups, np.eye(n_segments)[segment], hypotheses, scales)
-    # after[j]: the rankings from segment j on (j = 0: all of them, no change), (j, scales, hypotheses).
-    after = np.moveaxis(np.cumsum(by_segment[..., ::-1], axis=-1)[..., ::-1], -1, 0)
-    before = after[0][None] - after
-
-    def log_evidence(log_lik: np.ndarray) -> np.ndarray:  # log mean likelihood per segment start
-        flat = log_lik.reshape(len(log_lik), -1)
-        top = flat.max(axis=1, keepdims=True)
-        return (top + np.log(np.exp(flat - top).mean(axis=1, keepdims=True)))[:, 0]
+    # One row per segment, (scales x hypotheses) along it, so every sum below runs along a row.
+    by_segment = np.ascontiguousarray(np.moveaxis(by_segment, -1, 0)).reshape(n_segments, -1)
+    # after[j]: the log-likelihood of the rankings from segment j on (j = 0: all of them, no change).
+    after = np.cumsum(by_segment[::-1], axis=0)[::-1]
+    # Each segment start's likelihoods relative to their best; reused for its evidence (their
+    # mean) and its posterior (their share), so each costs one exp per hypothesis.
+    top = after.max(axis=1, keepdims=True)
+    relative = np.exp(after - top)
+    mass = relative.sum(axis=1)
+    log_after = top[:, 0] + np.log(mass / after.shape[1])
+    log_before = np.zeros(n_segments)  # j = 0 has no rankings before it
+    if n_segments > 1:
+        before = np.subtract(after[0], after[1:])  # the rankings before segment j
+        top_before = before.max(axis=1, keepdims=True)
+        before -= top_before
+        np.exp(before, out=before)
+        log_before[1:] = top_before[:, 0] + np.log(before.mean(axis=1))
 
     log_prior = np.full(n_segments, np.log(change_rate) if change_rate else -np.inf)
     log_prior[0] = np.log1p(-change_rate * (n_segments - 1))
-    log_weight = log_prior + log_evidence(after) + np.where(np.arange(n_segments) > 0, log_evidence(before), 0.0)
+    log_weight = log_prior + log_after + log_before
     weight = np.exp(log_weight - log_weight.max())
     weight /= weight.sum()
-    post = np.zeros(after.shape[1:])
-    for j in np.flatnonzero(weight > 1e-6):
-        p = np.exp(after[j] - after[j].max())
-        post += weight[j] * p / p.sum()
+    # The posterior: each segment start's, weighed by how likely the change is there (starts
+    # below 1e-6 are left out: they would only add rounding).
+    share = np.where(weight > 1e-6, weight / mass, 0.0)
+    post = (share @ relative).reshape(len(scales), len(hypotheses))
     post /= post.sum()
     by_hypothesis = post.sum(axis=0)
     marginals = np.zeros(len(candidates))

@@ -120,3 +120,43 @@ def test_a_change_of_taste_is_followed_and_a_steady_one_keeps_every_ranking():
     stubborn = fit_subset_belief(old + new, tags, np.eye(10), index, 2, scales=(4.0,), change_rate=0.0,
                                  rng=np.random.default_rng(0))
     assert {stubborn.tags[i] for i in np.argsort(-stubborn.marginals)[:2]} != {"t6", "t7"}
+
+
+def test_the_change_point_posterior_matches_a_plain_enumeration():
+    # Six noisy rankings of 2-tag sets; the user's set may change before any of the last three.
+    tags = [f"t{i}" for i in range(5)]
+    index = {t: i for i, t in enumerate(tags)}
+    rng = np.random.default_rng(3)
+    rankings = [[tuple(rng.choice(tags, 2, replace=False)) for _ in range(3)] for _ in range(6)]
+    pairs = [p for r, ranked in enumerate(rankings) for p in ranking_pairs(f"r{r}", ranked)]
+    scales, rate, window = (1.0, 4.0), 0.05, 3
+    belief = fit_subset_belief(pairs, tags, np.eye(5), index, 2, scales=scales, change_rate=rate,
+                               change_window=window, rng=np.random.default_rng(0))
+
+    def log_lik(ranked, user, scale):  # Plackett-Luce: the best of the rest, choice by choice
+        utility = [scale * len(user & set(s)) for s in ranked]
+        return sum(-np.log(sum(np.exp(u - utility[i]) for u in utility[i:])) for i in range(len(ranked) - 1))
+
+    hypotheses = [set(h) for h in combinations(tags, 2)]
+
+    def likelihoods(segment):  # (scale, hypothesis) -> likelihood of these rankings
+        return {(s, i): np.exp(sum(log_lik(r, h, s) for r in segment))
+                for s in scales for i, h in enumerate(hypotheses)}
+
+    # A change before ranking 6 - j (j = 1..3), or none (j = 0).
+    starts = [0, 3, 4, 5]
+    prior = [1 - rate * window, rate, rate, rate]
+    weights, posteriors = [], []
+    for start, p in zip(starts, prior):
+        after = likelihoods(rankings[start:])
+        before = np.mean(list(likelihoods(rankings[:start]).values())) if start else 1.0
+        weights.append(p * np.mean(list(after.values())) * before)
+        total = sum(after.values())
+        posteriors.append({key: value / total for key, value in after.items()})
+    weights = np.array(weights) / sum(weights)
+    marginal = {t: sum(w * post[(s, i)] for w, post in zip(weights, posteriors)
+                       for (s, i) in post if t in hypotheses[i]) for t in tags}
+    assert belief.change_probability == pytest.approx(1 - weights[0], rel=1e-6)
+    np.testing.assert_allclose(belief.marginals, [marginal[t] for t in tags], rtol=1e-5)
+    mean_scale = sum(w * post[(s, i)] * s for w, post in zip(weights, posteriors) for (s, i) in post)
+    assert belief.scale == pytest.approx(mean_scale, rel=1e-5)
