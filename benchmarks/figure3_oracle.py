@@ -32,7 +32,7 @@ import langchain_premium.selectors.embed as embed_module  # noqa: E402
 import langchain_premium.selectors.hypotheses as hypotheses_module  # noqa: E402
 from langchain_premium.evaluation.experiment import Setup, make_library, make_user, run_user  # noqa: E402
 
-CHANGE_AT, AFTER, BEFORE = 50, 30, 45
+SETUP, CHANGE_AT, N_CHANGED, AFTER, BEFORE = Setup.parse("3/50"), 50, 2, 30, 45  # the figure3 preset's
 VARIANTS = ("default", "told-when", "told-late", "told-when-and-kept")
 _shipped_fit, _shipped_subsets = hypotheses_module.fit_subset_belief, hypotheses_module._subsets
 
@@ -69,11 +69,11 @@ def oracle_fit(variant: str, kept: str):
 def one_user(job: tuple[str, int]) -> tuple[float, float]:
     """Acc@1 at 45 rankings and 30 after the change, for one variant and seed."""
     variant, seed = job
-    user = make_user(make_library(Setup.parse("3/50"), seed=seed), 3, seed=seed, change_at=CHANGE_AT, n_changed=2)
+    user = make_user(make_library(SETUP, seed=seed), SETUP.k, seed=seed, change_at=CHANGE_AT, n_changed=N_CHANGED)
     kept = next(t for t in user.tags_at(0) if t in user.tags_at(CHANGE_AT + AFTER))
     embed_module.fit_subset_belief = _shipped_fit if variant == "default" else oracle_fit(variant, kept)
-    run = run_user("premium-embed", "3/50", n_interactions=CHANGE_AT + AFTER, seed=seed, eval_every=5,
-                   answers=False, change_at=CHANGE_AT, n_changed=2)
+    run = run_user("premium-embed", SETUP, n_interactions=CHANGE_AT + AFTER, seed=seed, eval_every=5,
+                   answers=False, change_at=CHANGE_AT, n_changed=N_CHANGED)
     return run.value("accuracy_at_1", BEFORE), run.value("accuracy_at_1", CHANGE_AT + AFTER)
 
 
@@ -91,7 +91,8 @@ def main() -> None:
     jobs = [(v, s) for v in variants for s in seeds]
     with Pool(args.jobs) as pool:
         results = dict(zip(jobs, pool.map(one_user, jobs, chunksize=1)))
-    print(f"3/50, two of three tags change at {CHANGE_AT}; Acc@1 in %, users {seeds.start}-{seeds.stop - 1}\n")
+    print(f"{SETUP}, {N_CHANGED} of the user's {SETUP.k} tags change at {CHANGE_AT}; Acc@1 in %, "
+          f"users {seeds.start}-{seeds.stop - 1}\n")
     print(f"| Belief after the change | Acc@1 at {BEFORE} | {AFTER} after the change | difference ± s.e. |")
     print("| --- | --- | --- | --- |")
     for v in variants:
