@@ -147,6 +147,14 @@ class EmbedSelector(BaseSelector):
         pool_size: with ``"info"``, only the tags with the highest upper bounds (mean plus one
             posterior standard deviation) are drawn and compared, so a query costs the same for
             20 or 20,000 tags.
+        unshown_pool: once the rankings' set size has changed (the library grew and k with it,
+            as in the paper's Figure 4), this many of the belief's ``pool_size`` places go to
+            tags no ranking has shown, drawn anew at each update, and the rankings of the older
+            size do not count for or against the tags none of them showed. A tag added to the
+            library inherits, through coverage, the losses of the older topics near it, so by
+            upper bound alone it could stay out of the pool and never be asked about (Figure 4
+            found the new user tag for about twice as many users with 16 as with 0, see the
+            README). Without a change of set size it has no effect.
         half_life: older rankings count half as much every ``half_life`` rankings (default 15;
             ``None``: all count fully, as in the paper). A user whose taste changes is then
             followed within a few dozen rankings instead of being held to what they liked long ago.
@@ -190,6 +198,7 @@ class EmbedSelector(BaseSelector):
         n_challengers: int = 8,
         half_life: Optional[float] = 15.0,
         pool_size: int = 64,
+        unshown_pool: int = 16,
         coverage: Optional[float] = 0.2,
         max_hypotheses: Optional[int] = 50_000,
         preference_scales: Sequence[float] = DEFAULT_SCALES,
@@ -199,6 +208,7 @@ class EmbedSelector(BaseSelector):
         self.preference_scales = preference_scales
         self.half_life = half_life
         self.pool_size = pool_size
+        self.unshown_pool = unshown_pool
         self.exploration = exploration
         self.selection = selection
         self.lr = lr
@@ -217,6 +227,8 @@ class EmbedSelector(BaseSelector):
             raise ValueError(f"exploration must be 'thompson', 'random' or 'info', got {exploration!r}")
         if coverage is not None and not 0.0 <= coverage < 1.0:
             raise ValueError(f"coverage must be a cosine floor in [0, 1) or None, got {coverage!r}")
+        if unshown_pool < 0:
+            raise ValueError(f"unshown_pool must be a number of tags >= 0, got {unshown_pool!r}")
         if max_hypotheses is not None and max_hypotheses < 1:
             raise ValueError(f"max_hypotheses must be a positive number of tag sets or None, got {max_hypotheses!r}")
         if not len(preference_scales) or min(preference_scales) <= 0:
@@ -677,12 +689,26 @@ class EmbedSelector(BaseSelector):
         n = candidate_count(k, min(self.pool_size, len(ordinary)), self.max_hypotheses)
         if n <= k:
             return None
-        best = ordinary[np.argsort(-upper[ordinary], kind="stable")[:n]]
+        order = ordinary[np.argsort(-upper[ordinary], kind="stable")]
+        # Rankings of another set size were made before the library (and k with it) grew: they
+        # say nothing about the tags none of them showed, and through coverage those tags inherit
+        # the older topics' losses, which would keep them out of the pool by upper bound alone.
+        older = np.array([len(p.winner.tags) != k for p in replay])
+        then = {t for p, old in zip(replay, older) if old for t in p.winner.tags + p.loser.tags}
+        unshown: list[int] = []
+        if older.any() and self.unshown_pool:
+            shown = {index[t] for p in replay for t in p.winner.tags + p.loser.tags}
+            never = np.array([i for i in order if i not in shown], dtype=np.int64)
+            unshown = [int(i) for i in rng.permutation(never)[:min(self.unshown_pool, n - k)]]
+        reserved = set(unshown)
+        rest = [int(i) for i in order if i not in reserved][:n - len(unshown)]
+        best = np.array(sorted([*unshown, *rest], key=lambda i: -upper[i]), dtype=np.int64)
         candidates = [universe[i] for i in best]
         # Every tag against the candidates: a winner's near-synonym of a candidate covers it in part.
         cover = coverage_kernel(matrix, matrix[best], universe, candidates, self.coverage)
+        exempt = np.outer(older, [c not in then for c in candidates]) if older.any() else None
         belief = fit_subset_belief(replay, candidates, cover, index, k, scales=self.preference_scales,
-                                   n_samples=max(self.n_draws, 32), rng=rng)
+                                   n_samples=max(self.n_draws, 32), exempt=exempt, rng=rng)
         return replace(belief, library_key=_library_key(library))
 
     def _posterior_draws(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, combinations
 from math import comb
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -155,6 +155,7 @@ def fit_subset_belief(
     change_window: int = 30,
     change_rate: float = 0.005,
     n_samples: int = 64,
+    exempt: Optional[np.ndarray] = None,
     rng: np.random.Generator,
 ) -> SubsetBelief:
     """The exact posterior over the k-subsets of ``candidates`` (uniform prior, every scale
@@ -179,6 +180,9 @@ def fit_subset_belief(
         change_window: how many of the latest rankings a change may precede.
         change_rate: prior probability of a change before each of them.
         n_samples: hypotheses to draw for exploration.
+        exempt: ``(len(pairs), len(candidates))`` booleans: where true, the pair says nothing
+            about the candidate (its gain is taken as zero), e.g. a ranking made before the
+            candidate was in the library.
         rng: for the draws.
     """
     if not 1 <= k <= len(candidates):
@@ -191,6 +195,11 @@ def fit_subset_belief(
         return cover[rows].max(axis=0) if rows else np.zeros(cover.shape[1], dtype=cover.dtype)
 
     gain = np.stack([covered(p.winner.tags) - covered(p.loser.tags) for p in pairs])
+    if exempt is not None:
+        if np.shape(exempt) != gain.shape:
+            raise ValueError(f"exempt must have one row per pair and one column per candidate, "
+                             f"{gain.shape}, got {np.shape(exempt)}")
+        gain = np.where(exempt, 0.0, gain)
     groups = choice_groups(pairs)
     # Segments: everything up to the window, then each of its rankings alone.
     runs = {run: r for r, run in enumerate(dict.fromkeys(p.run_id for p in pairs))}

@@ -129,6 +129,8 @@ def test_invalid_options_are_refused():
         EmbedSelector(selection="best")
     with pytest.raises(ValueError, match="max_hypotheses"):
         EmbedSelector(max_hypotheses=0)
+    with pytest.raises(ValueError, match="unshown_pool"):
+        EmbedSelector(unshown_pool=-1)
     with pytest.raises(ValueError, match="preference_scales"):
         EmbedSelector(preference_scales=(2.0, -1.0))
 
@@ -214,6 +216,50 @@ def test_the_best_set_is_the_users_set_the_rankings_point_to(cache):
     assert {library.all_tags[i] for i in np.argsort(-profile)[:2]} == {"Jazz", "Sailing"}
     # Exploration still shows other sets, all from the library.
     assert best[1].source == "exploration" and len({frozenset(s.tags) for s in best}) == 3
+
+
+def test_after_the_set_size_grows_the_belief_weighs_tags_no_ranking_showed(cache):
+    """Figure 4: the library grows and k with it. The belief's pool keeps ``unshown_pool``
+    places for tags no ranking has shown (drawn anew at each update), whatever their upper
+    bounds; without a change of set size the option changes nothing."""
+    library = TagLibrary(TAGS)
+    before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
+    added = ["Origami", "Fencing", "Pottery", "Surfing", "Opera", "Botany"]
+    grown = TagLibrary(TAGS + added)
+    after = [PreferencePair(run_id="big", user_id="u", winner=TagSet(tags=("Jazz", "Sailing", "Chess")),
+                            loser=TagSet(tags=("Baking", "Poetry", "Cycling")), query_embedding=before[0].query_embedding)]
+    small_pool = dict(pool_size=5)  # by upper bound alone, three of the added tags never make it
+    drawn = set()
+    for seed in range(12):
+        selector = EmbedSelector(unshown_pool=2, **small_pool)
+        learned = selector.learn(selector.initial_state(grown), before + after, grown, cache, np.random.default_rng(seed))
+        assert learned.belief.k == 3
+        new_in_pool = set(learned.belief.tags) & set(added)
+        assert len(new_in_pool) >= 2
+        drawn |= new_in_pool
+    assert drawn == set(added)  # another draw at each update: every added tag gets its turn
+    # The same rankings at one set size: the option is inert, bit for bit.
+    same_size = [replace(p, winner=TagSet(tags=p.winner.tags[:2]), loser=TagSet(tags=p.loser.tags[:2])) for p in after]
+    beliefs = [EmbedSelector(unshown_pool=u, **small_pool).learn(
+        EmbedSelector().initial_state(grown), before + same_size, grown, cache, np.random.default_rng(0)).belief
+        for u in (0, 2)]
+    assert beliefs[0].tags == beliefs[1].tags
+    np.testing.assert_array_equal(beliefs[0].marginals, beliefs[1].marginals)
+
+
+def test_rankings_of_the_older_set_size_do_not_count_against_added_tags(cache):
+    """Bread making stands near Baking, which lost in the 2-tag rankings made before the library
+    grew; those rankings never showed it, so the belief holds it as likely as Origami."""
+    library = TagLibrary(TAGS)
+    before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
+    assert any("Baking" in p.loser.tags for p in before)
+    grown = TagLibrary(TAGS + ["Bread making", "Origami"])
+    after = [PreferencePair(run_id="big", user_id="u", winner=TagSet(tags=("Jazz", "Sailing", "Chess")),
+                            loser=TagSet(tags=("Tax law", "Poetry", "Cycling")), query_embedding=before[0].query_embedding)]
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(grown), before + after, grown, cache, np.random.default_rng(0))
+    marginals = dict(zip(learned.belief.tags, learned.belief.marginals))
+    assert marginals["Bread making"] == pytest.approx(marginals["Origami"], rel=0.1)  # 0.30 vs 0.60 if they counted
 
 
 def test_a_sure_belief_keeps_testing_each_of_its_tags(cache):

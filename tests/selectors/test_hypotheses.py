@@ -86,6 +86,35 @@ def test_rankings_that_never_touch_a_tag_leave_it_at_the_prior():
     assert marginals["a"] > marginals["c"] > marginals["b"]
 
 
+def test_an_exempt_pair_says_nothing_about_its_candidate():
+    """Where ``exempt`` is true the pair's gain for that candidate counts as zero: a tag the
+    older rankings favoured (or shunned) is judged only on the rankings that may speak for it."""
+    tags = ["a", "b", "c", "d"]
+    older = ranking_pairs("r1", [("a",), ("b",)]) + ranking_pairs("r2", [("a",), ("c",)])
+    newer = ranking_pairs("r3", [("d",), ("b",)])
+    pairs = older + newer
+    index = {t: i for i, t in enumerate(tags)}
+
+    def marginals(exempt):
+        belief = fit_subset_belief(pairs, tags, np.eye(4), index, 1, scales=(4.0,), exempt=exempt,
+                                   rng=np.random.default_rng(0))
+        return dict(zip(tags, belief.marginals))
+
+    plain = marginals(None)
+    assert plain["a"] > plain["d"]  # two wins against one
+    # The two older rankings say nothing about a: it is left at the prior, like c and b would be.
+    exempt = np.zeros((len(pairs), len(tags)), dtype=bool)
+    exempt[:len(older), index["a"]] = True
+    only_newer = marginals(exempt)
+    assert only_newer["d"] > only_newer["a"] > only_newer["b"]
+    # Exempting every candidate of the older pairs gives the posterior of the newer ranking alone.
+    exempt[:len(older)] = True
+    alone = fit_subset_belief(newer, tags, np.eye(4), index, 1, scales=(4.0,), rng=np.random.default_rng(0))
+    np.testing.assert_allclose(list(marginals(exempt).values()), alone.marginals, rtol=1e-5)
+    with pytest.raises(ValueError, match="exempt must have one row per pair"):
+        marginals(np.zeros((len(pairs), 3), dtype=bool))
+
+
 def test_k_larger_than_the_candidates_is_refused():
     with pytest.raises(ValueError, match="k must be between 1 and the 2 candidates"):
         fit_subset_belief(ranking_pairs("r", [("a",), ("b",)]), ["a", "b"], np.eye(2),
