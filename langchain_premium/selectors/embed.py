@@ -679,7 +679,8 @@ class EmbedSelector(BaseSelector):
         index: dict[str, int], matrix: np.ndarray, upper: np.ndarray, rng: np.random.Generator,
     ) -> Optional[SubsetBelief]:
         """The posterior over the user's k tags (k of the latest ranking) among the library tags
-        with the highest upper bounds, as many as ``max_hypotheses`` subsets allow."""
+        with the highest upper bounds, as many as ``max_hypotheses`` subsets allow (after a change
+        of set size, ``unshown_pool`` of them are tags no ranking has shown)."""
         if not self._uses_belief:
             return None
         k = len(replay[-1].winner.tags)
