@@ -102,7 +102,8 @@ def test_an_exempt_pair_says_nothing_about_its_candidate():
 
     plain = marginals(None)
     assert plain["a"] > plain["d"]  # two wins against one
-    # The two older rankings say nothing about a: it is left at the prior, like c and b would be.
+    # The two older rankings say nothing about a: only the newer one speaks, which never showed
+    # a, so a sits between d (who won there) and b (who lost).
     exempt = np.zeros((len(pairs), len(tags)), dtype=bool)
     exempt[:len(older), index["a"]] = True
     only_newer = marginals(exempt)
