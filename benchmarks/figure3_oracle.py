@@ -14,7 +14,8 @@ that the shipped learner has to infer, and prints Acc@1 at 45 and 30 after the c
 The oracles wrap ``fit_subset_belief`` in the worker processes only; nothing else changes.
 Everything is seeded like ``premium bench`` (``run_user``), so the rows meet the same users.
 
-    python benchmarks/figure3_oracle.py --seed 0 --users 48 --jobs 2   # 24 users x 3 variants: 572 s here
+    python benchmarks/figure3_oracle.py --seed 0 --users 24 --variants default,told-when,told-when-and-kept
+    # 24 users x 3 variants, 2 jobs: 572 s here
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def oracle_fit(variant: str, kept: str):
         if len(runs) < told_from:
             return _shipped_fit(pairs, candidates, cover, index, k, **options)
         after = set(runs[CHANGE_AT:])
-        pairs = [p for p in pairs if p.run_id in after]
+        keep = [p.run_id in after for p in pairs]
+        pairs = [p for p, kept_pair in zip(pairs, keep) if kept_pair]
+        if options.get("exempt") is not None:  # one row per pair: keep the rows of the kept pairs
+            options["exempt"] = options["exempt"][keep]
         options["change_rate"] = 0.0
         if variant == "told-when-and-kept" and kept in candidates:
             hypotheses_module._subsets = _holding(candidates.index(kept))

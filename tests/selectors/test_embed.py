@@ -218,6 +218,12 @@ def test_the_best_set_is_the_users_set_the_rankings_point_to(cache):
     assert best[1].source == "exploration" and len({frozenset(s.tags) for s in best}) == 3
 
 
+def ranking_after_growth(before: list[PreferencePair], loser: tuple[str, ...]) -> PreferencePair:
+    """One 3-tag ranking made after the library grew: the user's two tags and Chess win."""
+    return PreferencePair(run_id="big", user_id="u", winner=TagSet(tags=("Jazz", "Sailing", "Chess")),
+                          loser=TagSet(tags=loser), query_embedding=before[0].query_embedding)
+
+
 def test_after_the_set_size_grows_the_belief_weighs_tags_no_ranking_showed(cache):
     """Figure 4: the library grows and k with it. The belief's pool keeps ``unshown_pool``
     places for tags no ranking has shown (drawn anew at each update), whatever their upper
@@ -226,8 +232,7 @@ def test_after_the_set_size_grows_the_belief_weighs_tags_no_ranking_showed(cache
     before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
     added = ["Origami", "Fencing", "Pottery", "Surfing", "Opera", "Botany"]
     grown = TagLibrary(TAGS + added)
-    after = [PreferencePair(run_id="big", user_id="u", winner=TagSet(tags=("Jazz", "Sailing", "Chess")),
-                            loser=TagSet(tags=("Baking", "Poetry", "Cycling")), query_embedding=before[0].query_embedding)]
+    after = [ranking_after_growth(before, ("Baking", "Poetry", "Cycling"))]
     small_pool = dict(pool_size=5)  # by upper bound alone, three of the added tags never make it
     drawn = set()
     for seed in range(12):
@@ -254,8 +259,7 @@ def test_rankings_of_the_older_set_size_do_not_count_against_added_tags(cache):
     before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
     assert any("Baking" in p.loser.tags for p in before)
     grown = TagLibrary(TAGS + ["Bread making", "Origami"])
-    after = [PreferencePair(run_id="big", user_id="u", winner=TagSet(tags=("Jazz", "Sailing", "Chess")),
-                            loser=TagSet(tags=("Tax law", "Poetry", "Cycling")), query_embedding=before[0].query_embedding)]
+    after = [ranking_after_growth(before, ("Tax law", "Poetry", "Cycling"))]
     selector = EmbedSelector()
     learned = selector.learn(selector.initial_state(grown), before + after, grown, cache, np.random.default_rng(0))
     marginals = dict(zip(learned.belief.tags, learned.belief.marginals))
