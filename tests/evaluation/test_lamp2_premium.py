@@ -53,12 +53,16 @@ def test_premium_prompt_has_table_17_information_and_the_selected_tag_as_referen
                                  embeddings=DeterministicFakeEmbedding(size=16), m=3)
     assert premium.k == 1 and list(premium.tag_library.tags) == list(LAMP2_TAGS)
     result = premium.invoke({"query": "A pilot hears the ore sing."}, config=cfg("u"))
-    for candidate, call in zip(result.candidates, llm.calls):
-        system, human = call[0].text, call[1].text
+    assert len(llm.calls) == len(result.candidates) == 3
+    for call in llm.calls:
+        system = call[0].text
         assert "tags: [" + ", ".join(LAMP2_TAGS) + "]" in system
         assert "reference opinion is reasonable" in system.lower() or "if it is reasonable" in system
         assert "just answer with the tag name" in system.lower()
-        assert human == f"(Movie Description) A pilot hears the ore sing.\n(Reference Opinion) {candidate.tags[0]}"
+    # The m prompts go out concurrently, so the calls may arrive in any order: one per candidate.
+    humans = sorted(call[1].text for call in llm.calls)
+    assert humans == sorted(f"(Movie Description) A pilot hears the ore sing.\n(Reference Opinion) {c.tags[0]}"
+                            for c in result.candidates)
     # the offline stand-in follows a reasonable reference opinion
     offline = build_lamp2_method("premium-embed", OfflineChatModel(), memory=SQLiteMemory(),
                                  embeddings=DeterministicFakeEmbedding(size=16), m=3)
