@@ -490,6 +490,9 @@ class MiniLMEmbeddings(BaseModel, Embeddings):
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` into a ``(len(texts), 384)`` float32 array of unit-length rows.
 
+        A text's vector is the same, bit for bit, whichever texts it is embedded with, so a
+        simulation repeats exactly whatever its caches already hold.
+
         Example:
             >>> MiniLMEmbeddings().embed_array(["a", "b"]).shape  # doctest: +SKIP
             (2, 384)
@@ -498,15 +501,24 @@ class MiniLMEmbeddings(BaseModel, Embeddings):
         if not texts:
             return np.zeros((0, EMBEDDING_DIMENSION), dtype=np.float32)
         model = get_sentence_transformer()
+        vectors = np.empty((len(texts), EMBEDDING_DIMENSION), dtype=np.float32)
         with _ENCODE_LOCK:
-            vectors = model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), EMBEDDING_DIMENSION)
+            # Padding a text to a longer batch-mate moves its vector in the last bits (~1e-7),
+            # enough to flip near-ties downstream: texts of one token length are encoded
+            # together, so a text's vector never depends on what it was embedded with.
+            # ``preprocess`` is sentence-transformers 6's name for ``tokenize`` (deprecated there).
+            tokenize = getattr(model, "preprocess", None) or model.tokenize
+            lengths = tokenize(texts)["attention_mask"].sum(dim=1).tolist()
+            for length in sorted(set(lengths)):
+                rows = [i for i, n in enumerate(lengths) if n == length]
+                vectors[rows] = model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed several texts; one list of 384 floats per text."""

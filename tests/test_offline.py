@@ -299,6 +299,17 @@ def test_batch_size_does_not_change_vectors(embeddings: MiniLMEmbeddings) -> Non
     np.testing.assert_allclose(small, embeddings.embed_array(texts), atol=1e-5)
 
 
+def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(embeddings: MiniLMEmbeddings) -> None:
+    """Simulations cache vectors, so which texts share a batch depends on what was cached
+    before; padded to a longer batch-mate a vector moved by ~1e-7 and flipped near-ties."""
+    texts = ["Tax law", "Jazz", "A long answer about sailing, knots, tides and the history of harbours."]
+    alone = np.stack([embeddings.embed_array([t])[0] for t in texts])
+    together = embeddings.embed_array(texts)
+    shuffled = embeddings.embed_array(texts[::-1] + ["A much longer sentence, padded to the others."])[:3][::-1]
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(shuffled, alone)
+
+
 def test_model_is_loaded_once_and_shared(embeddings: MiniLMEmbeddings) -> None:
     results = []
     threads = [

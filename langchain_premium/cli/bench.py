@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
+from langchain_premium.threads import limit_threads
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from langchain_premium.evaluation.presets import PRESETS
@@ -54,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="worker processes, each loading the encoder once (default 0: one per "
                              "CPU core, at most one per simulated user; 1: run in this process)")
     parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch threads per process (1 is fastest for these small models)")
+                        help="torch and BLAS threads per process (1 is fastest for these small "
+                             "models, and repeats the same figures however the seeds are spread)")
     parser.add_argument("--out", default="bench-results", help="directory for results.json and plots")
     parser.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
     parser.set_defaults(func=run)
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     # A chat-model judge stays in this process unless asked (its client may not pickle).
     auto = 1 if args.annotator == "llm" else max(1, min(os.cpu_count() or 1, users))
     jobs = args.jobs or auto
-    with _torch_threads(args.torch_threads if jobs == 1 else None):
+    with _threads(args.torch_threads if jobs == 1 else None):
         report = Report.from_preset(preset, annotator=annotator, seed=args.seed, n_jobs=jobs,
                                     torch_threads=args.torch_threads, **run_options)
     for cell in report.cells:
@@ -160,19 +163,16 @@ def _annotator(args: argparse.Namespace):
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: Optional[int]) -> Iterator[None]:
-    """Use ``threads`` torch threads for the block; one is much faster on a busy machine."""
+def _threads(threads: Optional[int]) -> Iterator[None]:
+    """Use ``threads`` torch and BLAS threads for the block, as the worker processes do."""
     if not threads:
         yield
         return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    restore = limit_threads(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        restore()
 
 
 __all__ = ["register", "run"]

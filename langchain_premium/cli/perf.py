@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from langchain_premium.threads import limit_threads
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -149,11 +151,7 @@ def _limit_threads(n: int) -> None:
         raise SystemExit(f"--threads must be at least 1, got {n}")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(n)  # read by the child processes when they load torch and numpy
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(n)
-    threadpool_limits(n)  # numpy's BLAS is already loaded in this process
+    limit_threads(n)  # numpy's BLAS is already loaded in this process
 
 
 def _jsonable(value: Any) -> Any:

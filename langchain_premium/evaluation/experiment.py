@@ -30,6 +30,7 @@ from langchain_premium.simulation.annotators import AnnotatorParseError, BaseAnn
 from langchain_premium.simulation.queries import load_queries
 from langchain_premium.simulation.users import SimulatedUser, UserTags
 from langchain_premium.tags import DEFAULT_BINARY_PAIRS, TagLibrary
+from langchain_premium.threads import limit_threads
 from langchain_premium.utils import check_random_state, child_seed
 
 __all__ = [
@@ -521,9 +522,11 @@ def run_experiment(
         on_error: ``"raise"``, or ``"record"`` a failing run (its ``error`` is set) and go on.
         n_jobs: worker processes (one seed per task). Each worker loads the encoder once;
             the annotator, the options and the chat model must then be picklable.
-        torch_threads: torch threads per worker process (``None``: leave torch's default). One
-            thread per process is fastest for these small models, and much faster on a busy
-            machine; in-process runs (``n_jobs=1``) leave the caller's setting alone.
+        torch_threads: torch and BLAS threads per worker process (``None``: leave their
+            defaults; see :func:`~langchain_premium.threads.limit_threads`). One thread per
+            process is fastest for these small models, much faster on a busy machine, and
+            gives the same figures however the seeds are spread; in-process runs
+            (``n_jobs=1``) leave the caller's setting alone.
         progress: one progress bar over all runs.
         callback: called with each finished run, in seed order.
         run_options: passed on to :func:`run_user` (``n_interactions`` is required).
@@ -577,9 +580,7 @@ def run_experiment(
 
 def _init_worker(torch_threads: Optional[int]) -> None:
     if torch_threads:
-        import torch
-
-        torch.set_num_threads(torch_threads)
+        limit_threads(torch_threads)  # for the worker's lifetime
 
 
 @dataclass(frozen=True)
