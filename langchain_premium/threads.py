@@ -11,9 +11,9 @@ def limit_threads(n: int) -> Callable[[], None]:
 
     Each worker of a simulation is one process: pools as wide as the machine spin against each
     other (two 2-thread BLAS pools on two cores cost ``premium bench --quick`` a quarter of its
-    time), and a multi-threaded BLAS reduction can round differently from one call to the next
-    depending on what ran before in the process, which made the figures depend on how seeds
-    were spread over the workers.
+    time), and a multi-threaded BLAS reduction rounded differently depending on what ran before
+    in the process, which made the quick bench's figures depend on how seeds were spread over
+    the workers.
 
     Example:
         >>> restore = limit_threads(1)

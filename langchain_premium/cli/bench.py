@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "CPU core, at most one per simulated user; 1: run in this process)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch and BLAS threads per process (1 is fastest for these small "
-                             "models, and repeats the same figures however the seeds are spread)")
+                             "models, and keeps the rounding of one seed from depending on others)")
     parser.add_argument("--out", default="bench-results", help="directory for results.json and plots")
     parser.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
     parser.set_defaults(func=run)

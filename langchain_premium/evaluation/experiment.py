@@ -524,8 +524,8 @@ def run_experiment(
             the annotator, the options and the chat model must then be picklable.
         torch_threads: torch and BLAS threads per worker process (``None``: leave their
             defaults; see :func:`~langchain_premium.threads.limit_threads`). One thread per
-            process is fastest for these small models, much faster on a busy machine, and
-            gives the same figures however the seeds are spread; in-process runs
+            process is fastest for these small models, much faster on a busy machine, and keeps
+            a worker's rounding from depending on the seeds it ran before; in-process runs
             (``n_jobs=1``) leave the caller's setting alone.
         progress: one progress bar over all runs.
         callback: called with each finished run, in seed order.
