@@ -26,7 +26,7 @@ def test_prints_the_table_and_the_summary(capsys):
     out = capsys.readouterr().out
     assert HEADER in out
     table = rows(out)
-    assert [row[0] for row in table] == ["3", "4"]
+    assert [row[0] for row in table] == ["3", "1003"]  # premium bench --seed 3's users
     for _, tags, swap, p, below_6, below_7 in table:
         new, old = swap.split(" → ")
         assert old in tags.split(", ") and new not in tags.split(", ")
@@ -41,3 +41,16 @@ def test_temperature_option_reaches_the_judge(capsys):
     out = capsys.readouterr().out
     assert "judge temperature 0.0" in out
     assert float(rows(out)[0][3]) in (0.0, 0.5, 1.0)
+
+
+def test_expand_to_judges_the_grown_set_in_the_grown_library(capsys):
+    assert main(["judge", "--setup", "2/6", "--expand-to", "3/8", "--seeds", "1", "--queries", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "grown to 3/8" in out
+    ((_, tags, _, _, below_6, _),) = rows(out)
+    assert len(tags.split(", ")) == 3 and below_6.endswith("/15")  # 3 tags * 5 outside
+
+
+def test_an_expansion_that_shrinks_is_refused_by_name():
+    with pytest.raises(SystemExit, match="--expand-to: cannot expand 2/6 to 2/4"):
+        main(["judge", "--setup", "2/6", "--expand-to", "2/4", "--seeds", "1"])

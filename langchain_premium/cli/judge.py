@@ -18,10 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--setup", default="3/50", help="the setup k/n (default 3/50)")
     parser.add_argument("--seeds", type=int, default=10, help="simulated users, one per seed (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="first seed; the users are those of premium bench --seed S: seeds S, S + 1000, ...")
     parser.add_argument("--queries", type=int, default=6, help="training queries per user (default 6)")
     parser.add_argument("--task", choices=list(TASK_STYLES), default="routine_writing",
                         help="the shipped query set")
+    parser.add_argument("--expand-to", default=None, metavar="K/N",
+                        help="judge each user after the library grows to this setup, with the new tags "
+                             "they come to like, as in --preset figure4 (e.g. --setup 2/100 --expand-to 3/200)")
     parser.add_argument("--temperature", type=float, default=None,
                         help="the judge's Plackett-Luce temperature (default: the annotator's calibrated one)")
     parser.set_defaults(func=run)
@@ -36,20 +40,28 @@ def _change(user_tags: tuple[str, ...], swap: tuple[str, ...]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from langchain_premium.evaluation.embedding_cache import shared_embeddings
+    from langchain_premium.evaluation.experiment import expansion
+    from langchain_premium.evaluation.report import SEED_STRIDE
     from langchain_premium.evaluation.separability import swap_separability
     from langchain_premium.simulation.annotators import EmbeddingAnnotator
 
     if args.seeds < 1:
         raise SystemExit(f"--seeds must be at least 1, got {args.seeds}")
+    if args.expand_to is not None:
+        try:
+            expansion(args.setup, args.expand_to, seed=args.seed)
+        except ValueError as exc:
+            raise SystemExit(f"--expand-to: {exc}") from None
     annotator = EmbeddingAnnotator(shared_embeddings(), temperature=args.temperature)
-    print(f"Setup {args.setup}, task {args.task}, {args.queries} training queries per user, "
+    grown = f", grown to {args.expand_to}" if args.expand_to else ""
+    print(f"Setup {args.setup}{grown}, task {args.task}, {args.queries} training queries per user, "
           f"judge temperature {annotator.temperature}.\n")
     print("| Seed | User tags | Hardest swap | P(exact wins) | Swaps with P < 0.6 | P < 0.7 |")
     print("|---|---|---|---|---|---|")
     results = []
-    for seed in range(args.seed, args.seed + args.seeds):
+    for seed in (args.seed + SEED_STRIDE * i for i in range(args.seeds)):  # premium bench's users
         result = swap_separability(args.setup, seed=seed, n_queries=args.queries, task=args.task,
-                                   annotator=annotator)
+                                   annotator=annotator, expand_to=args.expand_to)
         results.append(result)
         swap, p = result.hardest
         n = len(result.swaps)

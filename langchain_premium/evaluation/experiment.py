@@ -38,6 +38,7 @@ __all__ = [
     "UserRun",
     "Variant",
     "DEFAULT_VARIANTS",
+    "expansion",
     "extra_tags",
     "is_tag_based",
     "make_library",
@@ -241,6 +242,26 @@ class UserRun:
         return data
 
 
+def expansion(
+    setup: Union[str, Setup], expand_to: Union[str, Setup], *, seed: int, binary: bool = False,
+) -> tuple[list[str], list[str]]:
+    """The tags the seed's library gains when it grows from ``setup`` to ``expand_to``, and the
+    ``k_new - k`` of them the user comes to like (Figure 4).
+
+    Example:
+        >>> added, liked = expansion("2/100", "3/200", seed=0)
+        >>> len(added), len(liked), liked[0] in added
+        (100, 1, True)
+    """
+    setup, target = Setup.parse(setup), Setup.parse(expand_to)
+    if target.n <= setup.n or target.k < setup.k:
+        raise ValueError(f"cannot expand {setup} to {target}: the library and k must not shrink")
+    added = list(make_library(target, seed=seed, binary=binary).tags[setup.n:])
+    pick = check_random_state(child_seed(seed, "new-user-tags")).choice(
+        len(added), size=target.k - setup.k, replace=False)
+    return added, [added[i] for i in pick]
+
+
 def run_user(
     method: Union[str, Variant],
     setup: Union[str, Setup],
@@ -331,17 +352,7 @@ def run_user(
     library = make_library(setup, seed=seed, binary=binary)
     user = make_user(library, setup.k, seed=seed, change_at=change_at, n_changed=n_changed,
                      n_styles_changed=n_styles_changed)
-    new_tags: list[str] = []
-    later_tags: list[str] = []
-    if expand_to is not None:
-        target = Setup.parse(expand_to)
-        if target.n <= setup.n or target.k < setup.k:
-            raise ValueError(f"cannot expand {setup} to {target}: the library and k must not shrink")
-        grown = make_library(target, seed=seed, binary=binary)
-        new_tags = list(grown.tags[setup.n:])
-        pick = check_random_state(child_seed(seed, "new-user-tags")).choice(
-            len(new_tags), size=target.k - setup.k, replace=False)
-        later_tags = [new_tags[i] for i in pick]
+    new_tags, later_tags = expansion(setup, expand_to, seed=seed, binary=binary) if expand_to is not None else ([], [])
     if isinstance(embeddings, CachedEmbeddings):
         embeddings.warm(list(dict.fromkeys([*train[:n_interactions], *eval_queries, *library.all_tags, *new_tags])))
 

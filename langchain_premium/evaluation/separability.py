@@ -11,7 +11,7 @@ from langchain_core.runnables import Runnable
 from tqdm.auto import tqdm
 
 from langchain_premium.evaluation.embedding_cache import shared_embeddings
-from langchain_premium.evaluation.experiment import Setup, make_library, make_user, training_order
+from langchain_premium.evaluation.experiment import Setup, expansion, make_library, make_user, training_order
 from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, format_declared, generation_variables, output_text
 from langchain_premium.simulation.annotators import EmbeddingAnnotator
 from langchain_premium.simulation.queries import load_queries
@@ -78,6 +78,7 @@ def swap_separability(
     annotator: Optional[Any] = None,
     llm: Optional[Runnable] = None,
     embeddings: Optional[Embeddings] = None,
+    expand_to: Union[str, Setup, None] = None,
     progress: bool = True,
 ) -> Separability:
     """How well ``annotator`` tells the bench's user of ``seed`` from its k*(n-k) single-tag swaps.
@@ -98,6 +99,9 @@ def swap_separability(
             (default :class:`EmbeddingAnnotator` on ``embeddings``, at its default temperature).
         llm: the chat model (default ``OfflineChatModel``).
         embeddings: the default annotator's encoder (default :func:`shared_embeddings`).
+        expand_to: judge the user after the library has grown to this setup, as in
+            ``run_user(..., expand_to=...)`` (Figure 4): the grown library, the user's tags plus
+            the new ones they come to like, and the swaps in the grown library.
         progress: show a progress bar over the queries.
 
     Example:
@@ -123,7 +127,13 @@ def swap_separability(
 
     # The same library, user and query order as run_user for this seed.
     library = make_library(setup, seed=seed)
-    prefs = make_user(library, setup.k, seed=seed).at(0)
+    user = make_user(library, setup.k, seed=seed)
+    if expand_to is not None:
+        added, liked = expansion(setup, expand_to, seed=seed)
+        library.add(added)
+        user.add_tags(liked, at=0)
+        setup = Setup.parse(expand_to)
+    prefs = user.at(0)
     queries = training_order(load_queries(task).train, seed=seed)[:n_queries]
 
     swaps = _swaps(prefs.tags, list(library.tags))

@@ -63,6 +63,17 @@ def test_the_user_is_the_bench_user_and_the_swaps_are_exactly_the_single_tag_swa
     assert result.win_probability.shape == (len(result.swaps),)
 
 
+def test_after_an_expansion_the_user_is_the_bench_users_grown_set_among_the_grown_library():
+    grown = list(make_library("3/8", seed=SEED).tags)
+    result = swap_separability(SETUP, seed=SEED, n_queries=1, annotator=StubAnnotator(dict.fromkeys(grown, 0.0), 0.0),
+                               llm=RecordingChatModel(), expand_to="3/8", progress=False)
+    bench = run_user("vanilla", SETUP, n_interactions=1, seed=SEED, embeddings=HashEmbeddings(),
+                     eval_queries=["Plan a trip?"], expand_at=0, expand_to="3/8", answers=False)
+    assert list(result.user_tags) == bench.final_tags and result.setup == "3/8"
+    assert len(result.swaps) == 3 * 5 and all(set(s) <= set(grown) and len(set(s)) == 3 for s in result.swaps)
+    assert set(result.user_tags) - set(library_tags())  # one of the user's tags came with the growth
+
+
 def test_one_relevance_call_per_query_judges_the_exact_answer_first_then_every_swap():
     annotator = StubAnnotator(dict.fromkeys(library_tags(), 0.0), 0.0)
     result = run(annotator, n_queries=3)
@@ -113,5 +124,7 @@ def test_the_default_judge_runs_on_any_encoder():
 def test_bad_arguments_are_refused():
     with pytest.raises(TypeError, match="relevance"):
         swap_separability(SETUP, seed=SEED, annotator=object(), llm=RecordingChatModel(), progress=False)
+    with pytest.raises(ValueError, match="cannot expand 2/6 to 2/4"):
+        swap_separability(SETUP, seed=SEED, expand_to="2/4", annotator=StubAnnotator({}, 0.0), progress=False)
     with pytest.raises(ValueError, match="n_queries"):
         swap_separability(SETUP, seed=SEED, n_queries=0, annotator=StubAnnotator({}, 0.0), progress=False)
