@@ -523,7 +523,8 @@ class MiniLMEmbeddings(BaseModel, Embeddings):
             # (~1e-7), enough to flip near-ties downstream. Every text is padded to its own
             # length rounded up to PAD_TO tokens, so its vector never depends on what it was
             # embedded with, and texts of one padded width share a forward pass (one pass per
-            # exact length was 20% slower: the judge's sentences made batches of one or two).
+            # exact length took about a third longer: the judge's sentences made batches of one
+            # or two).
             widths = [_padded_width(n) for n in _token_counts(model, texts)]
             for width in sorted(set(widths)):
                 rows = [i for i, w in enumerate(widths) if w == width]
