@@ -339,10 +339,13 @@ class Report:
             selected = cell.tag_curves("tag_selected").get("new tag 1")
             ranks = [r.tag_rank[r.ever_liked[-1]][-1] for r in cell.ok if r.tag_rank.get(r.ever_liked[-1])]
             ranks = [x for x in ranks if x is not None]
+            # "Found": in the profile's top 3 at the end (the README's Figure 4 count).
+            rank = (f"median {int(np.median(ranks))} of {end.n}; ≤ 3 for {sum(x <= 3 for x in ranks)} of {len(ranks)}"
+                    if ranks else "–")
             lines.append(
                 f"| {cell.row} | {_fmt(b)} | {_fmt(e)} | {times} | "
                 f"{_pct(selected.mean()[-1]) if selected else '–'} | "
-                f"{'–' if not ranks else f'median {int(np.median(ranks))} of {end.n}'} |"
+                f"{rank} |"
             )
         lines.append(f"| random (k/n) | {100 * random_accuracy(start.k, start.n):.1f} | "
                      f"{100 * random_accuracy(end.k, end.n):.1f} | 1.0 / 1.0 | | |")

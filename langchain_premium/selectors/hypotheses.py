@@ -13,7 +13,7 @@ import numpy as np
 from langchain_premium.records import PreferencePair
 
 __all__ = ["DEFAULT_SCALES", "SubsetBelief", "candidate_count", "choice_groups", "fit_subset_belief",
-           "ranking_log_likelihood"]
+           "ranking_log_likelihood", "subsets_with_one_more"]
 
 #: How strongly a user prefers an answer that covers one more of their tags, in logits of the
 #: ranking model. The belief averages over these, each weighted by how well it explains the
@@ -42,6 +42,21 @@ def _subsets(n: int, k: int) -> np.ndarray:
     subsets = subsets.reshape(-1, k)
     subsets.flags.writeable = False  # shared by every caller through the cache
     return subsets
+
+
+def subsets_with_one_more(n_pool: int, n: int, k: int, sure: Sequence[int]) -> np.ndarray:
+    """Every k-subset of the first ``n_pool`` candidates, then, for each later candidate, the
+    k - 1 candidates ``sure`` with it: the user's set is one of the usual hypotheses, or the tags
+    the belief is sure of plus any other tag of a library too large to weigh in every subset.
+
+    Example:
+        >>> subsets_with_one_more(3, 5, 2, [0]).tolist()
+        [[0, 1], [0, 2], [1, 2], [0, 3], [0, 4]]
+    """
+    if len(sure) != k - 1 or not all(0 <= i < n_pool for i in sure):
+        raise ValueError(f"sure must be k - 1 = {k - 1} of the first {n_pool} candidates, got {list(sure)}")
+    extra = np.array([[*sure, j] for j in range(n_pool, n)], dtype=np.int32).reshape(-1, k)
+    return np.concatenate([_subsets(n_pool, k), extra])
 
 
 def choice_groups(pairs: Sequence[PreferencePair]) -> np.ndarray:
@@ -123,6 +138,8 @@ class SubsetBelief:
     ``scale`` is the posterior mean scale; ``change_probability`` how likely it is that the
     user's taste changed within the latest rankings. ``library_key`` names the library the candidates
     were picked from: a belief about another library (one that has grown since) is stale.
+    ``grown``: some of the rankings show fewer tags than k (the library grew, and the user's set
+    with it), so the user may like a tag that no ranking has shown yet.
     """
 
     tags: list[str]
@@ -132,6 +149,7 @@ class SubsetBelief:
     scale: float
     library_key: int = 0
     change_probability: float = 0.0
+    grown: bool = False
 
     @property
     def k(self) -> int:
@@ -156,6 +174,7 @@ def fit_subset_belief(
     change_rate: float = 0.005,
     n_samples: int = 64,
     exempt: Optional[np.ndarray] = None,
+    hypotheses: Optional[np.ndarray] = None,
     rng: np.random.Generator,
 ) -> SubsetBelief:
     """The exact posterior over the k-subsets of ``candidates`` (uniform prior, every scale
@@ -206,7 +225,11 @@ def fit_subset_belief(
     n_segments = min(len(runs), change_window + 1)
     first = len(runs) - n_segments
     segment = np.array([max(0, runs[pairs[g[0]].run_id] - first) for g in groups])
-    hypotheses = _subsets(len(candidates), k)
+    if hypotheses is None:
+        hypotheses = _subsets(len(candidates), k)
+    elif hypotheses.ndim != 2 or hypotheses.shape[1] != k or hypotheses.min() < 0 \
+            or hypotheses.max() >= len(candidates):
+        raise ValueError(f"hypotheses must be rows of k = {k} indices into the {len(candidates)} candidates")
     by_segment = ranking_log_likelihood(gain, groups, np.eye(n_segments)[segment], hypotheses, scales)
     # One row per segment, (scales x hypotheses) along it, so every sum below runs along a row.
     by_segment = np.ascontiguousarray(np.moveaxis(by_segment, -1, 0)).reshape(n_segments, -1)

@@ -350,3 +350,95 @@ def test_the_paper_and_population_configurations_keep_no_belief(cache):
         state = base.learn(base.initial_state(library), ranked_sets({"Chess"}, library, cache, 4), library, cache,
                            np.random.default_rng(0))
         assert state.belief is None, name
+
+
+ADDED = ["Origami", "Fencing", "Pottery", "Surfing", "Opera", "Botany", "Karate", "Pilates", "Welding", "Falconry"]
+
+
+def grown_state(cache, selector, winner=("Origami", "Baking", "Poetry"), n_after=3):
+    """A Figure-4 user: 2-tag rankings that point to Jazz and Sailing, one update, then the
+    library grows by ``ADDED`` and ``n_after`` 3-tag rankings in which ``winner`` beats two
+    sets of other tags (new ones among them)."""
+    library = TagLibrary(TAGS)
+    before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
+    state = selector.learn(selector.initial_state(library), before, library, cache, np.random.default_rng(0))
+    grown = TagLibrary(TAGS + ADDED)
+    losers = [("Fencing", "Cycling", "Tax law"), ("Pottery", "Surfing", "Chess"), ("Opera", "Botany", "Astronomy"),
+              ("Karate", "Pilates", "Cycling"), ("Welding", "Falconry", "Chess")]
+    after = [PreferencePair(run_id=f"big{r}", user_id="u", winner=TagSet(tags=winner), loser=TagSet(tags=loser),
+                            query_embedding=before[0].query_embedding)
+             for r in range(n_after) for loser in losers[r % 5:r % 5 + 1]]
+    return grown, state, selector.learn(state, before + after, grown, cache, np.random.default_rng(0))
+
+
+def test_after_a_growth_a_sure_belief_weighs_every_tag_as_the_missing_one(cache):
+    """Figure 4: the belief is sure of the user's two old tags; after the growth it weighs every
+    library tag as the third beside them, also the added tags its small pool leaves out."""
+    selector = EmbedSelector(pool_size=4, unshown_pool=0)
+    grown, before, after = grown_state(cache, selector, n_after=1)
+    marginals = dict(zip(before.belief.tags, before.belief.marginals))
+    assert marginals["Jazz"] >= 0.9 and marginals["Sailing"] >= 0.9  # sure of k - 1 = 2 tags
+    belief = after.belief
+    assert belief.k == 3 and belief.grown and set(belief.tags) == set(grown.tags)
+    marginals = dict(zip(belief.tags, belief.marginals))
+    assert max((t for t in belief.tags if t not in ("Jazz", "Sailing")), key=marginals.get) == "Origami"  # it won
+    unshown, lost = ("Botany", "Pottery", "Opera"), ("Fencing", "Cycling", "Tax law")
+    assert min(marginals[t] for t in unshown) > max(marginals[t] for t in lost)  # still possible
+    # Without the search the belief stays in its pool of four: the added tags outside it cannot be the user's.
+    off = EmbedSelector(pool_size=4, unshown_pool=0, search_after_growth=False)
+    _, _, plain = grown_state(cache, off, n_after=1)
+    assert len(plain.belief.tags) == 4 and not set(unshown) & set(plain.belief.tags)
+    # Rankings of one set size: no growth, no search, the pool alone.
+    library = TagLibrary(TAGS + ADDED)
+    steady = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 12),
+                            library, cache, np.random.default_rng(0))
+    assert not steady.belief.grown and len(steady.belief.tags) == 4
+
+
+def with_marginals(state, **values):
+    """``state`` with its belief's marginals set to ``values`` (tag -> probability), 0.05 elsewhere."""
+    belief = state.belief
+    marginals = np.array([values.get(t, 0.05) for t in belief.tags], dtype=np.float32)
+    return replace(state, belief=replace(belief, marginals=marginals))
+
+
+def test_while_the_missing_tag_is_unclear_every_set_searches_for_it(cache):
+    """Sure of Jazz and Sailing, unsure of the third: all m sets are disjoint sets of the m·k
+    likeliest other tags, the likeliest m in different sets (so one ranking tells them apart);
+    without exploration the best set is served."""
+    selector = EmbedSelector(pool_size=6, unshown_pool=0)
+    grown, _, learned = grown_state(cache, selector)
+    likeliest = {"Origami": 0.4, "Fencing": 0.3, "Pottery": 0.2}
+    state = with_marginals(learned, Jazz=0.95, Sailing=0.95, **likeliest, Opera=0.1, Botany=0.1, Surfing=0.1,
+                           Karate=0.08, Pilates=0.08, Welding=0.08)
+    sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    shown = [t for s in sets for t in s.tags]
+    assert len(sets) == 3 and all(s.source == "exploration" for s in sets)
+    assert len(set(shown)) == 9 and not {"Jazz", "Sailing"} & set(shown)
+    assert set(shown) == set(likeliest) | {"Opera", "Botany", "Surfing", "Karate", "Pilates", "Welding"}
+    assert all(len(set(s.tags) & set(likeliest)) == 1 for s in sets)
+    best = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=False,
+                           rng=np.random.default_rng(0))[0]
+    assert set(best.tags) == {"Jazz", "Sailing", "Origami"} and best.source == "selector"
+
+
+@pytest.mark.parametrize("case", ["all sure", "one sure", "not grown", "option off"])
+def test_the_search_runs_only_with_k_minus_one_sure_tags_of_a_grown_set(cache, case):
+    selector = EmbedSelector(pool_size=6, unshown_pool=0, search_after_growth=case != "option off")
+    grown, _, learned = grown_state(cache, selector)
+    sure = {"all sure": dict(Jazz=0.95, Sailing=0.95, Origami=0.95), "one sure": dict(Jazz=0.95, Sailing=0.6)}
+    state = with_marginals(learned, **sure.get(case, dict(Jazz=0.95, Sailing=0.95)))
+    if case == "not grown":
+        state = replace(state, belief=replace(state.belief, grown=False))
+    sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    assert sets[0].source == "selector"  # the usual design: the best set, then exploration
+
+
+def test_the_growth_flag_round_trips(cache):
+    selector = EmbedSelector(pool_size=6, unshown_pool=0)
+    grown, before, after = grown_state(cache, selector)
+    assert selector.loads(selector.dumps(after), grown).belief.grown is True
+    back = selector.loads(selector.dumps(before), TagLibrary(TAGS)).belief
+    assert back.grown is False and back.tags == before.belief.tags

@@ -14,6 +14,7 @@ from langchain_premium.selectors.hypotheses import (
     choice_groups,
     fit_subset_belief,
     ranking_log_likelihood,
+    subsets_with_one_more,
 )
 
 
@@ -120,6 +121,35 @@ def test_k_larger_than_the_candidates_is_refused():
     with pytest.raises(ValueError, match="k must be between 1 and the 2 candidates"):
         fit_subset_belief(ranking_pairs("r", [("a",), ("b",)]), ["a", "b"], np.eye(2),
                           {"a": 0, "b": 1}, 3, rng=np.random.default_rng(0))
+
+
+def test_given_hypotheses_the_posterior_is_over_those_alone():
+    """A hypothesis list that holds the sure tag with each other tag is the same posterior as the
+    full one restricted to them: the same likelihoods, renormalised."""
+    tags = [f"t{i}" for i in range(7)]
+    index = {t: i for i, t in enumerate(tags)}
+    pairs = noiseless_rankings({"t0", "t6"}, tags, 6, seed=3, prefix="r")
+    cover = np.eye(len(tags))
+    hypotheses = subsets_with_one_more(4, 7, 2, [0])  # C(4, 2) pairs of t0..t3, then t0 with t4..t6
+    assert len(hypotheses) == 6 + 3 and [0, 6] in hypotheses.tolist()
+    full = fit_subset_belief(pairs, tags, cover, index, 2, scales=(4.0,), change_rate=0.0, rng=np.random.default_rng(0))
+    given = fit_subset_belief(pairs, tags, cover, index, 2, scales=(4.0,), change_rate=0.0, hypotheses=hypotheses,
+                              rng=np.random.default_rng(0))
+    every = [tuple(h) for h in combinations(range(7), 2)]
+    ll = ranking_log_likelihood(np.stack([cover[[index[t] for t in p.winner.tags]].max(0) - cover[[index[t] for t in p.loser.tags]].max(0) for p in pairs]),
+                                choice_groups(pairs), np.ones(len(choice_groups(pairs))), np.array(every), [4.0])[0]
+    post = {h: np.exp(v - ll.max()) for h, v in zip(every, ll)}
+    kept = {tuple(h) for h in hypotheses.tolist()}
+    total = sum(post[h] for h in kept)
+    expected = [sum(post[h] for h in kept if i in h) / total for i in range(7)]
+    np.testing.assert_allclose(given.marginals, expected, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(given.marginals, full.marginals)  # t1..t3 with t4..t6 are gone
+    assert given.marginals[5] < 0.05 and given.marginals[6] > 0.9  # the user's second tag, outside the pool
+    assert {tuple(s) for s in given.samples.tolist()} <= kept
+    with pytest.raises(ValueError, match="hypotheses must be rows of k = 2"):
+        fit_subset_belief(pairs, tags, cover, index, 2, hypotheses=np.array([[0, 9]]), rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="sure must be k - 1 = 2 of the first 4"):
+        subsets_with_one_more(4, 7, 3, [0, 5])
 
 
 def noiseless_rankings(user: set[str], tags: list[str], n: int, seed: int, prefix: str) -> list[PreferencePair]:
