@@ -202,6 +202,8 @@ def fit_subset_belief(
         exempt: ``(len(pairs), len(candidates))`` booleans: where true, the pair says nothing
             about the candidate (its gain is taken as zero), e.g. a ranking made before the
             candidate was in the library.
+        hypotheses: ``(n, k)`` indices into ``candidates``: the sets the user's set may be, each
+            equally likely a priori (default: every k-subset; :func:`subsets_with_one_more`).
         rng: for the draws.
     """
     if not 1 <= k <= len(candidates):
