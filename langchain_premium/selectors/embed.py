@@ -746,10 +746,10 @@ class EmbedSelector(BaseSelector):
         best = np.array(sorted([*unshown, *rest], key=lambda i: -upper[i]), dtype=np.int64)
         hypotheses = None
         sure = self._sure_tags(previous, k) if older.any() else []
-        if sure and all(t in index for t in sure) and {index[t] for t in sure} <= set(best.tolist()):
+        pooled = set(best.tolist())
+        if sure and all(t in index for t in sure) and {index[t] for t in sure} <= pooled:
             # The user's set may be the sure tags with any library tag (the one a grown library
             # added may sit far below the pool by upper bound): weighed as k-th tags, not in subsets.
-            pooled = set(best.tolist())
             best = np.concatenate([best, [i for i in ordinary if int(i) not in pooled]]).astype(np.int64)
             where = {int(i): j for j, i in enumerate(best)}
             hypotheses = subsets_with_one_more(len(pooled), len(best), k, [where[index[t]] for t in sure])

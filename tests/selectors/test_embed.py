@@ -357,17 +357,17 @@ ADDED = ["Origami", "Fencing", "Pottery", "Surfing", "Opera", "Botany", "Karate"
 
 def grown_state(cache, selector, winner=("Origami", "Baking", "Poetry"), n_after=3):
     """A Figure-4 user: 2-tag rankings that point to Jazz and Sailing, one update, then the
-    library grows by ``ADDED`` and ``n_after`` 3-tag rankings in which ``winner`` beats two
-    sets of other tags (new ones among them)."""
+    library grows by ``ADDED`` and ``n_after`` 3-tag rankings in which ``winner`` beats a set of
+    other tags (new ones among them)."""
     library = TagLibrary(TAGS)
     before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
     state = selector.learn(selector.initial_state(library), before, library, cache, np.random.default_rng(0))
     grown = TagLibrary(TAGS + ADDED)
     losers = [("Fencing", "Cycling", "Tax law"), ("Pottery", "Surfing", "Chess"), ("Opera", "Botany", "Astronomy"),
               ("Karate", "Pilates", "Cycling"), ("Welding", "Falconry", "Chess")]
-    after = [PreferencePair(run_id=f"big{r}", user_id="u", winner=TagSet(tags=winner), loser=TagSet(tags=loser),
+    after = [PreferencePair(run_id=f"big{r}", user_id="u", winner=TagSet(tags=winner), loser=TagSet(tags=losers[r % 5]),
                             query_embedding=before[0].query_embedding)
-             for r in range(n_after) for loser in losers[r % 5:r % 5 + 1]]
+             for r in range(n_after)]
     return grown, state, selector.learn(state, before + after, grown, cache, np.random.default_rng(0))
 
 

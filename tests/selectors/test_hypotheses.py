@@ -136,8 +136,10 @@ def test_given_hypotheses_the_posterior_is_over_those_alone():
     given = fit_subset_belief(pairs, tags, cover, index, 2, scales=(4.0,), change_rate=0.0, hypotheses=hypotheses,
                               rng=np.random.default_rng(0))
     every = [tuple(h) for h in combinations(range(7), 2)]
-    ll = ranking_log_likelihood(np.stack([cover[[index[t] for t in p.winner.tags]].max(0) - cover[[index[t] for t in p.loser.tags]].max(0) for p in pairs]),
-                                choice_groups(pairs), np.ones(len(choice_groups(pairs))), np.array(every), [4.0])[0]
+    gain = np.stack([cover[[index[t] for t in p.winner.tags]].max(0) - cover[[index[t] for t in p.loser.tags]].max(0)
+                     for p in pairs])
+    groups = choice_groups(pairs)
+    ll = ranking_log_likelihood(gain, groups, np.ones(len(groups)), np.array(every), [4.0])[0]
     post = {h: np.exp(v - ll.max()) for h, v in zip(every, ll)}
     kept = {tuple(h) for h in hypotheses.tolist()}
     total = sum(post[h] for h in kept)
