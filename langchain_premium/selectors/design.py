@@ -9,7 +9,7 @@ import numpy as np
 
 from langchain_premium.selectors.sets import top_k
 
-__all__ = ["pair_information", "candidate_sets", "informative_sets"]
+__all__ = ["pair_information", "candidate_sets", "informative_sets", "search_sets"]
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
@@ -98,3 +98,21 @@ def informative_sets(
         gain += pair_information(utility - utility[best])
         gain[best] = -np.inf
     return chosen
+
+
+def search_sets(likelihood: np.ndarray, exclude: np.ndarray, m: int, k: int) -> list[tuple[int, ...]]:
+    """``m`` disjoint sets of the ``m * k`` likeliest tags outside ``exclude``, dealt round robin
+    (the likeliest m in different sets): one ranking screens m·k tags, and the set holding a
+    liked one covers more of the user's set than the others, so it also tells the likeliest
+    apart. Fewer than ``m * k`` such tags: no sets.
+
+    Example:
+        >>> search_sets(np.array([0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]), np.array([0]), m=2, k=2)
+        [(1, 3), (2, 4)]
+    """
+    excluded = set(np.asarray(exclude).tolist())
+    order = [int(i) for i in np.argsort(-np.asarray(likelihood, dtype=np.float64), kind="stable")
+             if int(i) not in excluded][:m * k]
+    if len(order) < m * k:
+        return []
+    return [tuple(sorted(order[g::m])) for g in range(m)]

@@ -13,7 +13,7 @@ import numpy as np
 from langchain_premium.records import PreferencePair
 
 __all__ = ["DEFAULT_SCALES", "SubsetBelief", "candidate_count", "choice_groups", "fit_subset_belief",
-           "ranking_log_likelihood", "subsets_with_one_more"]
+           "kept_log_prior", "ranking_log_likelihood", "subsets_with_one_more"]
 
 #: How strongly a user prefers an answer that covers one more of their tags, in logits of the
 #: ranking model. The belief averages over these, each weighted by how well it explains the
@@ -128,6 +128,36 @@ def ranking_log_likelihood(
     return out
 
 
+def kept_log_prior(before: np.ndarray, hypotheses: np.ndarray, n_candidates: int, keep_weight: float) -> np.ndarray:
+    """``(segments, hypotheses)``: the log prior of each hypothesis as the user's set after a
+    change, plus log(hypotheses) (so a uniform prior is all zeros), one row per posterior before
+    the change.
+
+    ``before`` holds each row's likelihoods over ``(scales x hypotheses)``, unnormalised. A
+    hypothesis's prior is the product, over its tags, of ``1 + (keep_weight - 1) * p``, ``p`` the
+    tag's posterior probability before the change (a set that keeps tags the user liked is
+    likelier than one drawn afresh), times the probability that it is not the set before the
+    change (a change leaves that set).
+
+    Example:
+        >>> hypotheses = np.array([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]])
+        >>> before = np.array([[1.0, 0, 0, 0, 0, 0]])  # sure it was tags 0 and 1 before
+        >>> np.round(np.exp(kept_log_prior(before, hypotheses, 4, 4.0)) / 6, 3).tolist()
+        [[0.0, 0.235, 0.235, 0.235, 0.235, 0.059]]
+    """
+    n_rows, n = len(before), len(hypotheses)
+    posterior = before.reshape(n_rows, -1, n).sum(axis=1)
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    rows = np.arange(n_rows)[:, None] * n_candidates
+    marginals = np.zeros(n_rows * n_candidates)
+    for column in hypotheses.T:
+        marginals += np.bincount((rows + column).ravel(), weights=posterior.ravel(), minlength=len(marginals))
+    log_weight = np.log1p((keep_weight - 1.0) * marginals.reshape(n_rows, n_candidates))
+    log_prior = sum(log_weight[:, column] for column in hypotheses.T) + np.log(np.maximum(1.0 - posterior, 1e-12))
+    top = log_prior.max(axis=1, keepdims=True)
+    return log_prior - top - np.log(np.exp(log_prior - top).mean(axis=1, keepdims=True))
+
+
 @dataclass(frozen=True, eq=False)
 class SubsetBelief:
     """What the rankings say about which k of ``tags`` the user likes.
@@ -172,6 +202,7 @@ def fit_subset_belief(
     scales: Sequence[float] = DEFAULT_SCALES,
     change_window: int = 30,
     change_rate: float = 0.005,
+    keep_weight: float = 1.0,
     n_samples: int = 64,
     exempt: Optional[np.ndarray] = None,
     hypotheses: Optional[np.ndarray] = None,
@@ -183,7 +214,8 @@ def fit_subset_belief(
 
     The user's set may have changed before any of the last ``change_window`` rankings, each with
     prior probability ``change_rate``: the rankings before a change are then explained by a set of
-    their own. Each possible change is weighed by its evidence (both segments' marginal
+    their own, and the set after it is likelier the more it keeps of what they say the user liked
+    (``keep_weight``, :func:`kept_log_prior`). Each possible change is weighed by its evidence (both segments' marginal
     likelihoods), so a user whose taste never changed keeps every ranking at full weight, and one
     whose taste changed is followed within a few rankings once the old set stops explaining them.
 
@@ -198,6 +230,9 @@ def fit_subset_belief(
         scales: candidate utility scales, averaged over by their posterior weight.
         change_window: how many of the latest rankings a change may precede.
         change_rate: prior probability of a change before each of them.
+        keep_weight: after a change, how many times likelier a priori each tag the user liked
+            before it is than any other to still be one of theirs (1: the new set is drawn afresh
+            from the sets other than the one before it).
         n_samples: hypotheses to draw for exploration.
         exempt: ``(len(pairs), len(candidates))`` booleans: where true, the pair says nothing
             about the candidate (its gain is taken as zero), e.g. a ranking made before the
@@ -208,6 +243,8 @@ def fit_subset_belief(
     """
     if not 1 <= k <= len(candidates):
         raise ValueError(f"k must be between 1 and the {len(candidates)} candidates, got {k}")
+    if not keep_weight > 0:
+        raise ValueError(f"keep_weight must be a positive prior weight, got {keep_weight!r}")
     if not 0.0 <= change_rate * change_window < 1.0:
         raise ValueError(f"change_rate * change_window must be in [0, 1), got {change_rate} * {change_window}")
 
@@ -237,12 +274,6 @@ def fit_subset_belief(
     by_segment = np.ascontiguousarray(np.moveaxis(by_segment, -1, 0)).reshape(n_segments, -1)
     # after[j]: the log-likelihood of the rankings from segment j on (j = 0: all of them, no change).
     after = np.cumsum(by_segment[::-1], axis=0)[::-1]
-    # Each segment start's likelihoods relative to their best; reused for its evidence (their
-    # mean) and its posterior (their share), so each costs one exp per hypothesis.
-    top = after.max(axis=1, keepdims=True)
-    relative = np.exp(after - top)
-    mass = relative.sum(axis=1)
-    log_after = top[:, 0] + np.log(mass / after.shape[1])
     log_before = np.zeros(n_segments)  # j = 0 has no rankings before it
     if n_segments > 1:
         before = np.subtract(after[0], after[1:])  # the rankings before segment j
@@ -250,6 +281,15 @@ def fit_subset_belief(
         before -= top_before
         np.exp(before, out=before)
         log_before[1:] = top_before[:, 0] + np.log(before.mean(axis=1))
+        # The set after a change at j is weighed by what the rankings before j say the user liked.
+        kept = kept_log_prior(before, hypotheses, len(candidates), keep_weight)
+        after[1:].reshape(n_segments - 1, len(scales), -1)[...] += kept[:, None, :]  # the same for every scale
+    # Each segment start's likelihoods relative to their best; reused for its evidence (their
+    # mean) and its posterior (their share), so each costs one exp per hypothesis.
+    top = after.max(axis=1, keepdims=True)
+    relative = np.exp(after - top)
+    mass = relative.sum(axis=1)
+    log_after = top[:, 0] + np.log(mass / after.shape[1])
 
     log_prior = np.full(n_segments, np.log(change_rate) if change_rate else -np.inf)
     log_prior[0] = np.log1p(-change_rate * (n_segments - 1))

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from langchain_premium.selectors.design import candidate_sets, informative_sets, pair_information
+from langchain_premium.selectors.design import candidate_sets, informative_sets, pair_information, search_sets
 
 
 def _plain_bald(deltas):
@@ -62,3 +62,11 @@ def test_candidate_sets_hold_screens_and_duels_but_not_the_greedy_set():
     assert all(len(s) == 3 and len(set(s)) == 3 for s in sets)
     assert (3, 4, 5) in sets  # a screen of the most promising untried tags
     assert (0, 1, 3) in sets  # a duel: one greedy tag swapped for a challenger
+
+
+def test_search_sets_deal_the_likeliest_tags_round_robin_into_disjoint_sets():
+    likelihood = np.array([0.95, 0.1, 0.6, 0.3, 0.5, 0.05, 0.4, 0.2, 0.0])
+    sets = search_sets(likelihood, exclude=np.array([0]), m=3, k=2)
+    # The six likeliest apart from tag 0, best first: 2, 4, 6, 3, 7, 1; the best three in different sets.
+    assert sets == [(2, 3), (4, 7), (1, 6)]
+    assert search_sets(likelihood, exclude=np.array([0, 1, 2, 3]), m=3, k=2) == []  # five tags left, six needed

@@ -133,6 +133,10 @@ def test_invalid_options_are_refused():
         EmbedSelector(unshown_pool=-1)
     with pytest.raises(ValueError, match="preference_scales"):
         EmbedSelector(preference_scales=(2.0, -1.0))
+    with pytest.raises(ValueError, match="keep_weight"):
+        EmbedSelector(keep_weight=-1.0)
+    with pytest.raises(ValueError, match="change_rate"):
+        EmbedSelector(change_rate=0.05)
 
 
 def test_informative_exploration_explores_styles_too(cache):
@@ -171,11 +175,17 @@ def test_a_half_life_follows_a_change_of_taste(cache):
         learned = selector.learn(selector.initial_state(library), old + new, library, cache, np.random.default_rng(0))
         top[half_life] = library.all_tags[int(np.argmax(selector.scores(learned, context(library, cache))))]
     assert top == {None: "Chess", 5.0: "Jazz"}
-    # The default's belief weighs a change by its evidence, without forgetting anything by age.
-    selector = EmbedSelector()
-    learned = selector.learn(selector.initial_state(library), old + new, library, cache, np.random.default_rng(0))
-    assert learned.belief.change_probability > 0.5
-    assert library.all_tags[int(np.argmax(selector.scores(learned, context(library, cache))))] == "Jazz"
+    # The belief weighs a change by its evidence, without forgetting anything by age.
+    marginal = {}
+    for keep_weight in (1.0, 10.0):  # the new set drawn afresh, or likely to keep Chess (the default)
+        selector = EmbedSelector(keep_weight=keep_weight)
+        learned = selector.learn(selector.initial_state(library), old + new, library, cache, np.random.default_rng(0))
+        assert library.all_tags[int(np.argmax(selector.scores(learned, context(library, cache))))] == "Jazz"
+        marginal[keep_weight] = dict(zip(learned.belief.tags, learned.belief.marginals))["Chess"]
+        if keep_weight == 1.0:
+            assert learned.belief.change_probability > 0.5
+    # Nothing since the change says Chess is not the user's second tag: kept likelier, it stays so.
+    assert marginal[10.0] > marginal[1.0] + 0.1
     steady = selector.learn(selector.initial_state(library), old, library, cache, np.random.default_rng(0))
     assert steady.belief.change_probability < 0.1
 
@@ -429,11 +439,38 @@ def test_the_search_runs_only_with_k_minus_one_sure_tags_of_a_grown_set(cache, c
     grown, _, learned = grown_state(cache, selector)
     sure = {"all sure": dict(Jazz=0.95, Sailing=0.95, Origami=0.95), "one sure": dict(Jazz=0.95, Sailing=0.6)}
     state = with_marginals(learned, **sure.get(case, dict(Jazz=0.95, Sailing=0.95)))
+    state = replace(state, belief=replace(state.belief, change_probability=0.0))  # no change of taste
     if case == "not grown":
         state = replace(state, belief=replace(state.belief, grown=False))
     sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
                            rng=np.random.default_rng(0))
     assert sets[0].source == "selector"  # the usual design: the best set, then exploration
+
+
+@pytest.mark.parametrize("case", ["changed", "sure of all", "no change", "option off"])
+def test_after_a_change_of_taste_every_set_searches_until_the_belief_is_sure_again(cache, case):
+    """Figure 3: the belief finds the user's taste changed and is sure of one tag only; all m
+    sets are disjoint sets of the m·k likeliest others, the sure tag left out."""
+    selector = EmbedSelector(pool_size=6, unshown_pool=0, search_after_change=case != "option off")
+    grown, _, learned = grown_state(cache, selector)
+    likeliest = {"Origami": 0.5, "Fencing": 0.4, "Pottery": 0.3}
+    sure = dict(Jazz=0.95, Sailing=0.95, Origami=0.95) if case == "sure of all" else dict(Jazz=0.95)
+    state = with_marginals(learned, **{**likeliest, **sure}, Opera=0.2, Botany=0.2, Surfing=0.2, Karate=0.1,
+                           Pilates=0.1, Welding=0.1)
+    changed = 0.1 if case == "no change" else 0.8
+    state = replace(state, belief=replace(state.belief, grown=False, change_probability=changed))
+    sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    if case != "changed":
+        assert sets[0].source == "selector"  # the usual design: the best set, then exploration
+        return
+    shown = [t for s in sets for t in s.tags]
+    assert all(s.source == "exploration" for s in sets) and len(set(shown)) == 9 and "Jazz" not in shown
+    assert set(shown) == {*likeliest, "Opera", "Botany", "Surfing", "Karate", "Pilates", "Welding"}
+    assert all(len(set(s.tags) & set(likeliest)) == 1 for s in sets)
+    best = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=False,
+                           rng=np.random.default_rng(0))[0]
+    assert best.source == "selector" and "Jazz" in best.tags
 
 
 def test_the_growth_flag_round_trips(cache):

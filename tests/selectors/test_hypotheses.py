@@ -117,10 +117,13 @@ def test_an_exempt_pair_says_nothing_about_its_candidate():
         marginals(np.zeros((len(pairs), 3), dtype=bool))
 
 
-def test_k_larger_than_the_candidates_is_refused():
+def test_bad_arguments_are_refused_by_name():
     with pytest.raises(ValueError, match="k must be between 1 and the 2 candidates"):
         fit_subset_belief(ranking_pairs("r", [("a",), ("b",)]), ["a", "b"], np.eye(2),
                           {"a": 0, "b": 1}, 3, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="keep_weight must be a positive prior weight, got 0"):
+        fit_subset_belief(ranking_pairs("r", [("a",), ("b",)]), ["a", "b"], np.eye(2),
+                          {"a": 0, "b": 1}, 1, keep_weight=0, rng=np.random.default_rng(0))
 
 
 def test_given_hypotheses_the_posterior_is_over_those_alone():
@@ -184,8 +187,30 @@ def test_a_change_of_taste_is_followed_and_a_steady_one_keeps_every_ranking():
     assert {stubborn.tags[i] for i in np.argsort(-stubborn.marginals)[:2]} != {"t6", "t7"}
 
 
-def test_the_change_point_posterior_matches_a_plain_enumeration():
-    # Six noisy rankings of 2-tag sets; the user's set may change before any of the last three.
+def test_after_a_change_the_tags_liked_before_stay_likely_unless_the_rankings_drop_them():
+    """The user liked t1 and t2, then t1 and t6: the new rankings show t6 beating t2 and never
+    show t1. With a keep weight the new set keeps t1; drawn afresh, t1 is one tag among many."""
+    tags = [f"t{i}" for i in range(10)]
+    index = {t: i for i, t in enumerate(tags)}
+    old = noiseless_rankings({"t1", "t2"}, tags, 20, 0, "a")
+    fillers = [("t3", "t4"), ("t4", "t5"), ("t7", "t8"), ("t8", "t9")]
+    new = [p for r, (a, b) in enumerate(fillers) for p in ranking_pairs(f"b{r}", [("t6", a), ("t2", b)])]
+
+    def fit(keep_weight):
+        return fit_subset_belief(old + new, tags, np.eye(10), index, 2, scales=(4.0,), keep_weight=keep_weight,
+                                 rng=np.random.default_rng(0))
+
+    kept, afresh = fit(10.0), fit(1.0)
+    assert kept.change_probability > 0.95 and afresh.change_probability > 0.95
+    assert {kept.tags[i] for i in np.argsort(-kept.marginals)[:2]} == {"t1", "t6"}
+    assert kept.marginals[index["t1"]] > 0.7 > 0.4 > afresh.marginals[index["t1"]]
+    assert kept.marginals[index["t2"]] < 0.05  # it lost every ranking since
+
+
+@pytest.mark.parametrize("keep_weight", [1.0, 6.0])
+def test_the_change_point_posterior_matches_a_plain_enumeration(keep_weight):
+    # Six noisy rankings of 2-tag sets; the user's set may change before any of the last three,
+    # and the set after a change keeps the tags liked before it with ``keep_weight``.
     tags = [f"t{i}" for i in range(5)]
     index = {t: i for i, t in enumerate(tags)}
     rng = np.random.default_rng(3)
@@ -193,7 +218,7 @@ def test_the_change_point_posterior_matches_a_plain_enumeration():
     pairs = [p for r, ranked in enumerate(rankings) for p in ranking_pairs(f"r{r}", ranked)]
     scales, rate, window = (1.0, 4.0), 0.05, 3
     belief = fit_subset_belief(pairs, tags, np.eye(5), index, 2, scales=scales, change_rate=rate,
-                               change_window=window, rng=np.random.default_rng(0))
+                               change_window=window, keep_weight=keep_weight, rng=np.random.default_rng(0))
 
     def log_lik(ranked, user, scale):  # Plackett-Luce: the best of the rest, choice by choice
         utility = [scale * len(user & set(s)) for s in ranked]
@@ -211,10 +236,19 @@ def test_the_change_point_posterior_matches_a_plain_enumeration():
     weights, posteriors = [], []
     for start, p in zip(starts, prior):
         after = likelihoods(rankings[start:])
-        before = np.mean(list(likelihoods(rankings[:start]).values())) if start else 1.0
-        weights.append(p * np.mean(list(after.values())) * before)
-        total = sum(after.values())
-        posteriors.append({key: value / total for key, value in after.items()})
+        before = likelihoods(rankings[:start])
+        # The prior of the set after the change: each tag liked before counts keep_weight times.
+        liked = {t: sum(v for (s, i), v in before.items() if t in hypotheses[i]) / sum(before.values())
+                 for t in tags}
+        # ... and a change leaves the set before it (a hypothesis that set with its probability).
+        was = [sum(v for (s, j), v in before.items() if j == i) / sum(before.values()) for i in range(len(hypotheses))]
+        h_prior = [np.prod([1 + (keep_weight - 1) * liked[t] for t in h]) * (1 - was[i]) if start else 1.0
+                   for i, h in enumerate(hypotheses)]
+        h_prior = np.array(h_prior) / sum(h_prior)
+        joint = {(s, i): v * h_prior[i] / len(scales) for (s, i), v in after.items()}
+        evidence_before = np.mean(list(before.values())) if start else 1.0
+        weights.append(p * sum(joint.values()) * evidence_before)
+        posteriors.append({key: value / sum(joint.values()) for key, value in joint.items()})
     weights = np.array(weights) / sum(weights)
     marginal = {t: sum(w * post[(s, i)] for w, post in zip(weights, posteriors)
                        for (s, i) in post if t in hypotheses[i]) for t in tags}
