@@ -270,7 +270,8 @@ class EmbedSelector(BaseSelector):
         if max_hypotheses is not None and max_hypotheses < 1:
             raise ValueError(f"max_hypotheses must be a positive number of tag sets or None, got {max_hypotheses!r}")
         if not 0.0 <= change_rate < 1.0 / 30:
-            raise ValueError(f"change_rate must be in [0, 1/30) (a prior per ranking, 30 rankings), got {change_rate!r}")
+            raise ValueError(f"change_rate must be in [0, 1/30) (a prior for each of 30 rankings), "
+                             f"got {change_rate!r}")
         if not keep_weight > 0:
             raise ValueError(f"keep_weight must be a positive prior weight, got {keep_weight!r}")
         if not len(preference_scales) or min(preference_scales) <= 0:

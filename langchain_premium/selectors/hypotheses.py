@@ -215,9 +215,10 @@ def fit_subset_belief(
     The user's set may have changed before any of the last ``change_window`` rankings, each with
     prior probability ``change_rate``: the rankings before a change are then explained by a set of
     their own, and the set after it is likelier the more it keeps of what they say the user liked
-    (``keep_weight``, :func:`kept_log_prior`). Each possible change is weighed by its evidence (both segments' marginal
-    likelihoods), so a user whose taste never changed keeps every ranking at full weight, and one
-    whose taste changed is followed within a few rankings once the old set stops explaining them.
+    (``keep_weight``, :func:`kept_log_prior`). Each possible change is weighed by its evidence
+    (both segments' marginal likelihoods), so a user whose taste never changed keeps every ranking
+    at full weight, and one whose taste changed is followed within a few rankings once the old set
+    stops explaining them.
 
     Args:
         pairs: the stored preferences, oldest first (pairs of one ranking share a ``run_id``).
