@@ -43,7 +43,8 @@ STATE_FORMAT = 1
 _TIE_BREAK = 1e-3
 #: Information (nats) below which a belief's exploration set is not worth showing.
 _NOTHING_TO_LEARN = 0.01
-#: A belief this sure of a tag (its marginal) counts it as one of the user's (``search_after_growth``).
+#: A belief this sure of a tag (its marginal) counts it as one of the user's (the searches after a
+#: growth and after a change).
 _SURE = 0.9
 
 
@@ -567,7 +568,7 @@ class EmbedSelector(BaseSelector):
         changed and it is sure of fewer than k (``search_after_change``); else none."""
         if belief is None:
             return []
-        sure = np.flatnonzero(np.asarray(belief.marginals, dtype=np.float64) >= _SURE)
+        sure = _sure(belief)
         grown = self.search_after_growth and belief.grown and len(sure) == k - 1
         changed = self.search_after_change and belief.change_probability >= 0.5 and len(sure) < k
         if not (grown or changed):
@@ -793,10 +794,8 @@ class EmbedSelector(BaseSelector):
         """The k - 1 tags ``belief`` is surest of, if it is sure of at least that many."""
         if not self.search_after_growth or belief is None or k < 2:
             return []
-        order = np.argsort(-np.asarray(belief.marginals, dtype=np.float64), kind="stable")[:k - 1]
-        if len(order) < k - 1 or belief.marginals[order[-1]] < _SURE:
-            return []
-        return [belief.tags[i] for i in order]
+        sure = _sure(belief)
+        return [belief.tags[i] for i in sure[:k - 1]] if len(sure) >= k - 1 else []
 
     def _posterior_draws(
         self, design: np.ndarray, curvature: np.ndarray, universe: list[str], rng: np.random.Generator
@@ -813,6 +812,13 @@ class EmbedSelector(BaseSelector):
         noise = rng.standard_normal((len(active), self.n_draws))
         draws = np.linalg.solve(lower.T, noise).T
         return [universe[i] for i in active], draws.astype(np.float16)
+
+
+def _sure(belief: SubsetBelief) -> np.ndarray:
+    """The indices of the tags ``belief`` is sure of (marginal >= ``_SURE``), surest first."""
+    marginals = np.asarray(belief.marginals, dtype=np.float64)
+    order = np.argsort(-marginals, kind="stable")
+    return order[marginals[order] >= _SURE]
 
 
 def _recency_weights(pairs: Sequence[PreferencePair], half_life: Optional[float]) -> np.ndarray:

@@ -128,6 +128,16 @@ def ranking_log_likelihood(
     return out
 
 
+def _tag_marginals(posterior: np.ndarray, hypotheses: np.ndarray, n_candidates: int) -> np.ndarray:
+    """``(rows, n_candidates)``: each candidate's probability of being one of the user's tags,
+    from each row of ``posterior`` over ``hypotheses``."""
+    rows = np.arange(len(posterior))[:, None] * n_candidates
+    marginals = np.zeros(len(posterior) * n_candidates)
+    for column in hypotheses.T:
+        marginals += np.bincount((rows + column).ravel(), weights=posterior.ravel(), minlength=len(marginals))
+    return marginals.reshape(len(posterior), n_candidates)
+
+
 def kept_log_prior(before: np.ndarray, hypotheses: np.ndarray, n_candidates: int, keep_weight: float) -> np.ndarray:
     """``(segments, hypotheses)``: the log prior of each hypothesis as the user's set after a
     change, plus log(hypotheses) (so a uniform prior is all zeros), one row per posterior before
@@ -145,14 +155,9 @@ def kept_log_prior(before: np.ndarray, hypotheses: np.ndarray, n_candidates: int
         >>> np.round(np.exp(kept_log_prior(before, hypotheses, 4, 4.0)) / 6, 3).tolist()
         [[0.0, 0.235, 0.235, 0.235, 0.235, 0.059]]
     """
-    n_rows, n = len(before), len(hypotheses)
-    posterior = before.reshape(n_rows, -1, n).sum(axis=1)
+    posterior = before.reshape(len(before), -1, len(hypotheses)).sum(axis=1)
     posterior /= posterior.sum(axis=1, keepdims=True)
-    rows = np.arange(n_rows)[:, None] * n_candidates
-    marginals = np.zeros(n_rows * n_candidates)
-    for column in hypotheses.T:
-        marginals += np.bincount((rows + column).ravel(), weights=posterior.ravel(), minlength=len(marginals))
-    log_weight = np.log1p((keep_weight - 1.0) * marginals.reshape(n_rows, n_candidates))
+    log_weight = np.log1p((keep_weight - 1.0) * _tag_marginals(posterior, hypotheses, n_candidates))
     log_prior = sum(log_weight[:, column] for column in hypotheses.T) + np.log(np.maximum(1.0 - posterior, 1e-12))
     top = log_prior.max(axis=1, keepdims=True)
     return log_prior - top - np.log(np.exp(log_prior - top).mean(axis=1, keepdims=True))
@@ -303,9 +308,7 @@ def fit_subset_belief(
     post = (share @ relative).reshape(len(scales), len(hypotheses))
     post /= post.sum()
     by_hypothesis = post.sum(axis=0)
-    marginals = np.zeros(len(candidates))
-    for column in hypotheses.T:
-        marginals += np.bincount(column, weights=by_hypothesis, minlength=len(candidates))
+    marginals = _tag_marginals(by_hypothesis[None, :], hypotheses, len(candidates))[0]
     drawn = rng.choice(post.size, size=n_samples, p=post.ravel())
     scale_of, hypothesis_of = np.divmod(drawn, len(hypotheses))
     return SubsetBelief(
