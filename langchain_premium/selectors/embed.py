@@ -46,6 +46,13 @@ _NOTHING_TO_LEARN = 0.01
 #: A belief this sure of a tag (its marginal) counts it as one of the user's (the searches after a
 #: growth and after a change).
 _SURE = 0.9
+#: After a growth, the belief weighs every library tag as the k-th with its k - 1 likeliest tags
+#: while each has at least this probability (not ``_SURE``: a dip below that would drop the new
+#: tag from the belief until it was sure again).
+_LIKELY = 0.5
+#: A tag the previous belief gave at least this probability stays among its candidates, whatever
+#: the encoder's upper bound (which lags the rankings) says.
+_PLAUSIBLE = 0.01
 
 
 @dataclass
@@ -116,7 +123,8 @@ class EmbedSelector(BaseSelector):
 
     On top of the encoder, a **belief over the user's set** (``max_hypotheses``,
     :mod:`.hypotheses`): the user is taken to like k tags, and each k-subset of the tags with the
-    highest upper bounds is a hypothesis whose exact posterior follows every ranking (a
+    highest upper bounds (and of those the previous belief gave at least 1%) is a hypothesis
+    whose exact posterior follows every ranking (a
     Plackett-Luce choice of the set that covers more of the hypothesis), allowing for one change
     of taste within the latest rankings, weighed by its evidence (the set after a change likely
     keeps some of the tags liked before it: ``keep_weight``). The selector's own sets
@@ -182,13 +190,13 @@ class EmbedSelector(BaseSelector):
             (logits of the ranking model); the belief averages over them by how well each
             explains the rankings.
         search_after_growth: once the set size has grown (the library grew, and k with it, as in
-            the paper's Figure 4) and the belief is sure of k - 1 of the user's tags, it weighs
-            every library tag as the k-th (not only its ``pool_size`` candidates), and until it
-            is sure of that one too, all m sets of an exploring query search for it: disjoint
-            sets of the likeliest k-th tags, dealt round robin, so a ranking tests m·k of them and
-            the set holding the user's new tag covers more of their set than the others (Figure 4,
-            48 users paired: the new tag found for 37 against 28 without; see the README).
-            ``explore=False`` still serves the best set.
+            the paper's Figure 4) and the belief finds k - 1 of the user's tags likely (each at
+            least 0.5), it weighs every library tag as the k-th (not only its ``pool_size``
+            candidates); while it is sure of those k - 1 (0.9) but not of the k-th, all m sets of
+            an exploring query search for it: disjoint sets of the likeliest k-th tags, dealt round
+            robin, so a ranking tests m·k of them and the set holding the user's new tag covers
+            more of their set than the others (Figure 4, 48 users paired: the new tag found for 37
+            against 28 without; see the README). ``explore=False`` still serves the best set.
         keep_weight: after a change of taste, each tag the user liked before it is this many
             times likelier a priori than any other to still be one of theirs (default 10: on
             3/50 each old tag then stays with probability about 1/3; 1: the new set is drawn
@@ -746,9 +754,10 @@ class EmbedSelector(BaseSelector):
         rng: np.random.Generator,
     ) -> Optional[SubsetBelief]:
         """The posterior over the user's k tags (k of the latest ranking) among the library tags
-        with the highest upper bounds, as many as ``max_hypotheses`` subsets allow (after a change
-        of set size, ``unshown_pool`` of them are tags no ranking has shown, and with
-        ``search_after_growth`` the ``previous`` belief's k - 1 surest tags with any other)."""
+        the ``previous`` belief still weighs and those with the highest upper bounds, as many as
+        ``max_hypotheses`` subsets allow (after a change of set size, ``unshown_pool`` of them are
+        tags no ranking has shown, and with ``search_after_growth`` the ``previous`` belief's
+        k - 1 likeliest tags with any other)."""
         if not self._uses_belief:
             return None
         k = len(replay[-1].winner.tags)
@@ -769,18 +778,23 @@ class EmbedSelector(BaseSelector):
             shown = {index[t] for p in replay for t in p.winner.tags + p.loser.tags}
             never = np.array([i for i in order if i not in shown], dtype=np.int64)
             unshown = [int(i) for i in rng.permutation(never)[:min(self.unshown_pool, n - k)]]
-        reserved = set(unshown)
-        rest = [int(i) for i in order if i not in reserved][:n - len(unshown)]
+        # The tags the previous belief was weighing stay candidates, so one update whose upper
+        # bounds put a half-learnt tag below the pool does not make the belief forget it.
+        library_rows = set(ordinary.tolist()) - set(unshown)
+        kept = sorted((i for i in _plausible(previous, index) if i in library_rows), key=lambda i: -upper[i])
+        kept = kept[:n - len(unshown)]
+        reserved = set(unshown) | set(kept)
+        rest = [*kept, *(int(i) for i in order if i not in reserved)][:n - len(unshown)]
         best = np.array(sorted([*unshown, *rest], key=lambda i: -upper[i]), dtype=np.int64)
         hypotheses = None
-        sure = self._sure_tags(previous, k) if older.any() else []
+        likely = self._likely_tags(previous, k) if older.any() else []
         pooled = set(best.tolist())
-        if sure and all(t in index for t in sure) and {index[t] for t in sure} <= pooled:
-            # The user's set may be the sure tags with any library tag (the one a grown library
+        if likely and all(t in index for t in likely) and {index[t] for t in likely} <= pooled:
+            # The user's set may be the likely tags with any library tag (the one a grown library
             # added may sit far below the pool by upper bound): weighed as k-th tags, not in subsets.
             best = np.concatenate([best, [i for i in ordinary if int(i) not in pooled]]).astype(np.int64)
             where = {int(i): j for j, i in enumerate(best)}
-            hypotheses = subsets_with_one_more(len(pooled), len(best), k, [where[index[t]] for t in sure])
+            hypotheses = subsets_with_one_more(len(pooled), len(best), k, [where[index[t]] for t in likely])
         candidates = [universe[i] for i in best]
         # Every tag against the candidates: a winner's near-synonym of a candidate covers it in part.
         cover = coverage_kernel(matrix, matrix[best], universe, candidates, self.coverage)
@@ -790,12 +804,13 @@ class EmbedSelector(BaseSelector):
                                    n_samples=max(self.n_draws, 32), exempt=exempt, hypotheses=hypotheses, rng=rng)
         return replace(belief, library_key=_library_key(library), grown=bool(older.any()))
 
-    def _sure_tags(self, belief: Optional[SubsetBelief], k: int) -> list[str]:
-        """The k - 1 tags ``belief`` is surest of, if it is sure of at least that many."""
+    def _likely_tags(self, belief: Optional[SubsetBelief], k: int) -> list[str]:
+        """The k - 1 tags ``belief`` finds likeliest, if each has probability at least ``_LIKELY``."""
         if not self.search_after_growth or belief is None or k < 2:
             return []
-        sure = _sure(belief)
-        return [belief.tags[i] for i in sure[:k - 1]] if len(sure) >= k - 1 else []
+        marginals = np.asarray(belief.marginals, dtype=np.float64)
+        top = np.argsort(-marginals, kind="stable")[:k - 1]
+        return [belief.tags[i] for i in top] if len(top) == k - 1 and marginals[top].min() >= _LIKELY else []
 
     def _posterior_draws(
         self, design: np.ndarray, curvature: np.ndarray, universe: list[str], rng: np.random.Generator
@@ -819,6 +834,13 @@ def _sure(belief: SubsetBelief) -> np.ndarray:
     marginals = np.asarray(belief.marginals, dtype=np.float64)
     order = np.argsort(-marginals, kind="stable")
     return order[marginals[order] >= _SURE]
+
+
+def _plausible(belief: Optional[SubsetBelief], index: dict[str, int]) -> list[int]:
+    """The rows in ``index`` of the tags ``belief`` gives probability at least ``_PLAUSIBLE``."""
+    if belief is None:
+        return []
+    return [index[t] for t, p in zip(belief.tags, belief.marginals) if p >= _PLAUSIBLE and t in index]
 
 
 def _recency_weights(pairs: Sequence[PreferencePair], half_life: Optional[float]) -> np.ndarray:

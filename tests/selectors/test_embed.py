@@ -365,19 +365,26 @@ def test_the_paper_and_population_configurations_keep_no_belief(cache):
 ADDED = ["Origami", "Fencing", "Pottery", "Surfing", "Opera", "Botany", "Karate", "Pilates", "Welding", "Falconry"]
 
 
-def grown_state(cache, selector, winner=("Origami", "Baking", "Poetry"), n_after=3):
-    """A Figure-4 user: 2-tag rankings that point to Jazz and Sailing, one update, then the
-    library grows by ``ADDED`` and ``n_after`` 3-tag rankings in which ``winner`` beats a set of
+def grown_pairs(cache, winner=("Origami", "Baking", "Poetry"), n_after=3):
+    """A Figure-4 user's pairs: 2-tag rankings that point to Jazz and Sailing, then ``n_after``
+    3-tag rankings, made after the library grew by ``ADDED``, in which ``winner`` beats a set of
     other tags (new ones among them)."""
-    library = TagLibrary(TAGS)
-    before = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
-    state = selector.learn(selector.initial_state(library), before, library, cache, np.random.default_rng(0))
-    grown = TagLibrary(TAGS + ADDED)
+    before = ranked_sets({"Jazz", "Sailing"}, TagLibrary(TAGS), cache, 12)
     losers = [("Fencing", "Cycling", "Tax law"), ("Pottery", "Surfing", "Chess"), ("Opera", "Botany", "Astronomy"),
               ("Karate", "Pilates", "Cycling"), ("Welding", "Falconry", "Chess")]
     after = [PreferencePair(run_id=f"big{r}", user_id="u", winner=TagSet(tags=winner), loser=TagSet(tags=losers[r % 5]),
                             query_embedding=before[0].query_embedding)
              for r in range(n_after)]
+    return before, after
+
+
+def grown_state(cache, selector, winner=("Origami", "Baking", "Poetry"), n_after=3):
+    """The grown library, the state after the :func:`grown_pairs` before the growth, and the
+    state after all of them."""
+    library = TagLibrary(TAGS)
+    before, after = grown_pairs(cache, winner, n_after)
+    state = selector.learn(selector.initial_state(library), before, library, cache, np.random.default_rng(0))
+    grown = TagLibrary(TAGS + ADDED)
     return grown, state, selector.learn(state, before + after, grown, cache, np.random.default_rng(0))
 
 
@@ -445,6 +452,42 @@ def test_the_search_runs_only_with_k_minus_one_sure_tags_of_a_grown_set(cache, c
     sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
                            rng=np.random.default_rng(0))
     assert sets[0].source == "selector"  # the usual design: the best set, then exploration
+
+
+@pytest.mark.parametrize("held", [0.7, 0.4])
+def test_after_a_growth_the_belief_weighs_every_tag_while_its_old_tags_stay_likely(cache, held):
+    """Once the belief weighs every tag as the missing one, a dip of the old tags below sure
+    (0.9) does not shrink it back to its pool, which would drop an added tag it was learning;
+    it does once they are no longer likely (below 0.5)."""
+    selector = EmbedSelector(pool_size=4, unshown_pool=0)
+    grown, before, after = grown_state(cache, selector)
+    assert set(after.belief.tags) == set(grown.tags)
+    dipped = with_marginals(after, Jazz=held, Sailing=held)
+    learned = selector.learn(dipped, sum(grown_pairs(cache), []), grown, cache, np.random.default_rng(0))
+    if held >= 0.5:
+        assert set(learned.belief.tags) == set(grown.tags)
+    else:
+        assert len(learned.belief.tags) == 4
+
+
+def test_a_tag_the_belief_was_weighing_stays_among_its_candidates(cache):
+    """The pool is the tags with the highest upper bounds, and those lag the rankings: a tag the
+    previous belief gave a fair chance stays a candidate even below them, and one it had ruled
+    out does not."""
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector(pool_size=4)
+    pairs = ranked_sets({"Jazz", "Sailing"}, library, cache, 12)
+    state = selector.learn(selector.initial_state(library), pairs, library, cache, np.random.default_rng(0))
+    outside = [t for t in TAGS if t not in state.belief.tags]
+    assert len(state.belief.tags) == 4 and outside
+    weighed = outside[0]
+    tags = state.belief.tags + [weighed]
+    for chance, kept in ((0.3, True), (0.001, False)):
+        marginals = np.array([{"Jazz": 0.9, "Sailing": 0.8}.get(t, chance if t == weighed else 0.001) for t in tags])
+        previous = replace(state, belief=replace(state.belief, tags=tags, marginals=marginals.astype(np.float32)))
+        learned = selector.learn(previous, pairs, library, cache, np.random.default_rng(0))
+        assert (weighed in learned.belief.tags) is kept, chance
+        assert len(learned.belief.tags) == 4
 
 
 @pytest.mark.parametrize("case", ["changed", "sure of all", "no change", "option off"])
