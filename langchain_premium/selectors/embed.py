@@ -576,7 +576,7 @@ class EmbedSelector(BaseSelector):
         changed and it is sure of fewer than k (``search_after_change``); else none."""
         if belief is None:
             return []
-        sure = _sure(belief)
+        sure = _at_least(belief, _SURE)
         grown = self.search_after_growth and belief.grown and len(sure) == k - 1
         changed = self.search_after_change and belief.change_probability >= 0.5 and len(sure) < k
         if not (grown or changed):
@@ -782,7 +782,6 @@ class EmbedSelector(BaseSelector):
         # bounds put a half-learnt tag below the pool does not make the belief forget it.
         library_rows = set(ordinary.tolist()) - set(unshown)
         kept = sorted((i for i in _plausible(previous, index) if i in library_rows), key=lambda i: -upper[i])
-        kept = kept[:n - len(unshown)]
         reserved = set(unshown) | set(kept)
         rest = [*kept, *(int(i) for i in order if i not in reserved)][:n - len(unshown)]
         best = np.array(sorted([*unshown, *rest], key=lambda i: -upper[i]), dtype=np.int64)
@@ -808,9 +807,8 @@ class EmbedSelector(BaseSelector):
         """The k - 1 tags ``belief`` finds likeliest, if each has probability at least ``_LIKELY``."""
         if not self.search_after_growth or belief is None or k < 2:
             return []
-        marginals = np.asarray(belief.marginals, dtype=np.float64)
-        top = np.argsort(-marginals, kind="stable")[:k - 1]
-        return [belief.tags[i] for i in top] if len(top) == k - 1 and marginals[top].min() >= _LIKELY else []
+        likely = _at_least(belief, _LIKELY)
+        return [belief.tags[i] for i in likely[:k - 1]] if len(likely) >= k - 1 else []
 
     def _posterior_draws(
         self, design: np.ndarray, curvature: np.ndarray, universe: list[str], rng: np.random.Generator
@@ -829,11 +827,11 @@ class EmbedSelector(BaseSelector):
         return [universe[i] for i in active], draws.astype(np.float16)
 
 
-def _sure(belief: SubsetBelief) -> np.ndarray:
-    """The indices of the tags ``belief`` is sure of (marginal >= ``_SURE``), surest first."""
+def _at_least(belief: SubsetBelief, probability: float) -> np.ndarray:
+    """The indices of the tags ``belief`` gives at least ``probability`` (their marginal), likeliest first."""
     marginals = np.asarray(belief.marginals, dtype=np.float64)
     order = np.argsort(-marginals, kind="stable")
-    return order[marginals[order] >= _SURE]
+    return order[marginals[order] >= probability]
 
 
 def _plausible(belief: Optional[SubsetBelief], index: dict[str, int]) -> list[int]:

@@ -460,7 +460,7 @@ def test_after_a_growth_the_belief_weighs_every_tag_while_its_old_tags_stay_like
     (0.9) does not shrink it back to its pool, which would drop an added tag it was learning;
     it does once they are no longer likely (below 0.5)."""
     selector = EmbedSelector(pool_size=4, unshown_pool=0)
-    grown, before, after = grown_state(cache, selector)
+    grown, _, after = grown_state(cache, selector)
     assert set(after.belief.tags) == set(grown.tags)
     dipped = with_marginals(after, Jazz=held, Sailing=held)
     learned = selector.learn(dipped, sum(grown_pairs(cache), []), grown, cache, np.random.default_rng(0))
