@@ -152,17 +152,6 @@ def test_informative_exploration_explores_styles_too(cache):
     assert len(seen) > 1  # untrained, the styles of exploration sets vary
 
 
-def test_recency_weights_halve_every_half_life_rankings():
-    from langchain_premium.selectors.embed import _recency_weights
-
-    def pair(run):
-        return PreferencePair(run_id=run, user_id="u", winner=TagSet(("a",)), loser=TagSet(("b",)))
-
-    pairs = [pair("r1"), pair("r1"), pair("r2"), pair("r3"), pair("r3")]
-    assert _recency_weights(pairs, 1.0).tolist() == [0.25, 0.25, 0.5, 1.0, 1.0]
-    assert _recency_weights(pairs, None).tolist() == [1.0] * 5
-
-
 def test_a_half_life_follows_a_change_of_taste(cache):
     library = TagLibrary(TAGS)
     old = pairs_preferring("Chess", library, cache, 40, seed=1)
