@@ -16,7 +16,15 @@ __all__ = ["PairProblem", "recency_weights"]
 
 def recency_weights(pairs: Sequence[PreferencePair], half_life: Optional[float]) -> np.ndarray:
     """``0.5 ** (age / half_life)`` per pair, its age counted in rankings (pairs of one run share
-    it) back from the newest; all ones without a half-life."""
+    it) back from the newest; all ones without a half-life.
+
+    Example:
+        >>> from langchain_premium.records import PreferencePair, TagSet
+        >>> pairs = [PreferencePair(run_id=run, user_id="u", winner=TagSet(("a",)), loser=TagSet(("b",)))
+        ...          for run in ["r1", "r1", "r2"]]  # two rankings, the first of two pairs
+        >>> recency_weights(pairs, 1.0).tolist(), recency_weights(pairs, None).tolist()
+        ([0.5, 0.5, 1.0], [1.0, 1.0, 1.0])
+    """
     if not half_life:
         return np.ones(len(pairs))
     runs = list(dict.fromkeys(p.run_id for p in pairs))
