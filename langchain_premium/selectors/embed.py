@@ -172,18 +172,18 @@ class EmbedSelector(BaseSelector):
             size do not count for or against the tags none of them showed. A tag added to the
             library inherits, through coverage, the losses of the older topics near it, so by
             upper bound alone it could stay out of the pool and never be asked about (Figure 4,
-            48 users paired: the new user tag found for 32 with 16 places, 23 without; see the
-            README). Without a change of set size it has no effect.
+            48 users paired: the new user tag found for 32 with 16 places, 23 without; see
+            docs/learner-log.md). Without a change of set size it has no effect.
         half_life: older rankings count half as much every ``half_life`` rankings (default 15;
             ``None``: all count fully, as in the paper). A user whose taste changes is then
             followed within a few dozen rankings instead of being held to what they liked long ago.
         coverage: a set's worth for each topic the user has ranked is what its closest tag
             gives: a tag whose cosine with the topic is above this floor covers it in part
             (:mod:`.coverage`; default 0.2: it fits the offline judge's relevance better than 0.4
-            and raised 3/100 by about 8 points, see the README). A neighbour that wins (Energy
-            policy for a user who likes Environmental policy) then credits the topic it stands
-            near, and a set is not scored twice for one topic. ``None``: every tag counts alone
-            (the paper's sum).
+            and raised 3/100 by about 8 points, see docs/learner-log.md). A neighbour that wins
+            (Energy policy for a user who likes Environmental policy) then credits the topic it
+            stands near, and a set is not scored twice for one topic. ``None``: every tag counts
+            alone (the paper's sum).
         max_hypotheses: with ``"info"``, the belief weighs every k-subset of the ``pool_size``
             most promising tags, or of fewer when there would be more than this many subsets
             (default 50,000: C(64, 3) = 41,664). ``None``: no belief, the encoder alone.
@@ -197,7 +197,8 @@ class EmbedSelector(BaseSelector):
             an exploring query search for it: disjoint sets of the likeliest k-th tags, dealt round
             robin, so a ranking tests m·k of them and the set holding the user's new tag covers
             more of their set than the others (Figure 4, 48 users paired: the new tag found for 37
-            against 28 without; see the README). ``explore=False`` still serves the best set.
+            against 28 without; see docs/learner-log.md). ``explore=False`` still serves the best
+            set.
         keep_weight: after a change of taste, each tag the user liked before it is this many
             times likelier a priori than any other to still be one of theirs (default 10: on
             3/50 each old tag then stays with probability about 1/3; 1: the new set is drawn
@@ -207,10 +208,10 @@ class EmbedSelector(BaseSelector):
             exploring query search as after a growth, the tags it is still sure of left out
             (:func:`~.design.search_sets`). With ``keep_weight``, Acc@1 30 rankings after two of
             three tags change is 91.7% against 83.3% without either (Figure 3, 48 users paired;
-            see the README).
+            see docs/learner-log.md).
         change_rate: the prior probability that the user's taste changed before any one of
             their latest 30 rankings (0: it never changes). Default 0.5%: 1% followed Figure 3's
-            change sooner but cost users whose taste had not changed (see the README).
+            change sooner but cost users whose taste had not changed (see docs/learner-log.md).
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
