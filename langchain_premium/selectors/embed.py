@@ -783,7 +783,9 @@ class EmbedSelector(BaseSelector):
         # The tags the previous belief was weighing stay candidates, so one update whose upper
         # bounds put a half-learnt tag below the pool does not make the belief forget it.
         library_rows = set(ordinary.tolist()) - set(unshown)
-        kept = sorted((i for i in _plausible(previous, index) if i in library_rows), key=lambda i: -upper[i])
+        plausible = [previous.tags[i] for i in _at_least(previous, _PLAUSIBLE)] if previous is not None else []
+        kept = sorted((index[t] for t in plausible if t in index and index[t] in library_rows),
+                      key=lambda i: -upper[i])
         reserved = set(unshown) | set(kept)
         rest = [*kept, *(int(i) for i in order if i not in reserved)][:n - len(unshown)]
         best = np.array(sorted([*unshown, *rest], key=lambda i: -upper[i]), dtype=np.int64)
@@ -834,13 +836,6 @@ def _at_least(belief: SubsetBelief, probability: float) -> np.ndarray:
     marginals = np.asarray(belief.marginals, dtype=np.float64)
     order = np.argsort(-marginals, kind="stable")
     return order[marginals[order] >= probability]
-
-
-def _plausible(belief: Optional[SubsetBelief], index: dict[str, int]) -> list[int]:
-    """The rows in ``index`` of the tags ``belief`` gives probability at least ``_PLAUSIBLE``."""
-    if belief is None:
-        return []
-    return [index[t] for t, p in zip(belief.tags, belief.marginals) if p >= _PLAUSIBLE and t in index]
 
 
 def _library_key(library: TagLibrary) -> int:
