@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 from sqlite_utils import Database
 
+from .answer_vectors import decode_answer_vectors, encode_answer_vectors
 from .errors import (
     CorruptStateError,
     FeedbackError,
@@ -82,9 +83,14 @@ def _create_tables(db: Database) -> None:
         db.execute(sql)
 
 
+def _add_answer_vectors(db: Database) -> None:
+    """Version 2: each interaction may keep its answers' sentence vectors (NULL before)."""
+    db.execute("ALTER TABLE interactions ADD COLUMN answer_vectors BLOB")
+
+
 #: Append-only: migration ``i`` (0-based) brings the schema to version ``i + 1``.
 #: Never edit or reorder an entry that has shipped; add a new one instead.
-MIGRATIONS: list[Callable[[Database], None]] = [_create_tables]
+MIGRATIONS: list[Callable[[Database], None]] = [_create_tables, _add_answer_vectors]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -94,7 +100,7 @@ _MIGRATIONS_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
 
 _INTERACTION_COLUMNS = (
     "run_id, user_id, method, created_at, candidates, query_embedding, query, answers, ranking,"
-    " ranked_at"
+    " ranked_at, answer_vectors"
 )
 
 
@@ -212,6 +218,7 @@ class SQLiteMemory:
             "created_at": interaction.created_at or now,
             "candidates": json.dumps([c.to_dict() for c in candidates]),
             "query_embedding": _encode_embedding(run_id, interaction.query_embedding),
+            "answer_vectors": encode_answer_vectors(run_id, interaction.answer_vectors, len(candidates)),
             "query": None,
             "answers": None,
             "ranking": None,
@@ -331,7 +338,8 @@ class SQLiteMemory:
         ('Art',)
         """
         sql = (
-            "SELECT p.id, p.run_id, p.winner, p.loser, i.candidates, i.query_embedding, i.query"
+            "SELECT p.id, p.run_id, p.winner, p.loser, i.candidates, i.query_embedding, i.query,"
+            " i.answer_vectors"
             " FROM preference_pairs AS p JOIN interactions AS i ON i.run_id = p.run_id"
             " WHERE p.user_id = ?"
         )
@@ -343,12 +351,14 @@ class SQLiteMemory:
         with self._read() as db:
             rows = list(db.query(*_limited(sql, params, limit)))
         candidates: dict[str, list[TagSet]] = {}  # decode each run once
+        vectors: dict[str, Optional[list[np.ndarray]]] = {}
         result = []
         for row in reversed(rows):
             run_id = row["run_id"]
             if run_id not in candidates:
                 candidates[run_id] = _decode_candidates(run_id, row["candidates"])
-            sets = candidates[run_id]
+                vectors[run_id] = decode_answer_vectors(run_id, row["answer_vectors"])
+            sets, said = candidates[run_id], vectors[run_id]
             try:
                 winner, loser = sets[row["winner"]], sets[row["loser"]]
             except IndexError:
@@ -364,6 +374,8 @@ class SQLiteMemory:
                     query_embedding=_decode_embedding(run_id, row["query_embedding"]),
                     id=row["id"],
                     query=row["query"],  # NULL unless the memory stores text
+                    winner_vectors=None if said is None else said[row["winner"]],
+                    loser_vectors=None if said is None else said[row["loser"]],
                 )
             )
         return result
@@ -583,6 +595,8 @@ class SQLiteMemory:
                     "query_embedding": None if embedding is None else embedding.tolist(),
                     "query": interaction.query,  # None unless text was stored
                     "answers": interaction.answers,
+                    "answer_vectors": (None if interaction.answer_vectors is None
+                                       else [v.tolist() for v in interaction.answer_vectors]),
                     "ranking": interaction.ranking,
                     "ranked_at": interaction.ranked_at,
                 }
@@ -940,4 +954,5 @@ def _to_interaction(row: dict) -> Interaction:
         ranking=_load_json(run_id, "ranking", row["ranking"]),
         created_at=row["created_at"],
         ranked_at=row["ranked_at"],
+        answer_vectors=decode_answer_vectors(run_id, row["answer_vectors"]),
     )

@@ -47,6 +47,8 @@ class Interaction:
     """One invocation: the candidates shown to a user, and later their ranking.
 
     ``query`` and ``answers`` are only kept when the memory was opened with ``store_text=True``.
+    ``answer_vectors`` (per answer, its sentences' unit vectors, :mod:`~.answer_vectors`) are
+    kept whenever given: the learner that reads what the answers said needs them, not the text.
     """
 
     run_id: str
@@ -59,6 +61,7 @@ class Interaction:
     ranking: Optional[list[int]] = None
     created_at: Optional[str] = None
     ranked_at: Optional[str] = None
+    answer_vectors: Optional[list[np.ndarray]] = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class PreferencePair:
     """The user preferred the answer from ``winner`` over the answer from ``loser``.
 
     ``query`` is the query text, present only when the memory stores text (``store_text=True``);
-    learners that retrain text encoders need it.
+    learners that retrain text encoders need it. ``winner_vectors`` and ``loser_vectors`` are the
+    two answers' sentence vectors, when the run stored them.
     """
 
     run_id: str
@@ -76,3 +80,5 @@ class PreferencePair:
     query_embedding: Optional[np.ndarray] = field(default=None, compare=False)
     id: Optional[int] = None
     query: Optional[str] = field(default=None, compare=False, repr=False)  # private text: not in logs
+    winner_vectors: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    loser_vectors: Optional[np.ndarray] = field(default=None, compare=False, repr=False)

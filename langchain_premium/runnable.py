@@ -18,6 +18,7 @@ from langchain_core.runnables.config import patch_config
 from langchain_core.runnables.utils import ConfigurableFieldSpec, get_unique_config_specs
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
+from langchain_premium.answer_vectors import embed_answers
 from langchain_premium.encoding import TagEmbeddingCache, aembed_query, embed_query
 from langchain_premium.errors import (
     CandidateGenerationError,
@@ -86,7 +87,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         >>> result.feedback([2, 0, 1])  # candidate 2 best, then 0, then 1
         FeedbackReceipt(run_id='...', user_id='alice', pairs=3, trained=True)
         >>> premium.user_profile("alice").top(3)
-        [('Jazz', 0.34...), ('Baking', 0.34...), ('Tax law', 0.16...)]
+        [('Jazz', 0.32...), ('Baking', 0.30...), ('Tax law', 0.19...)]
 
     The examples of the methods below continue from this one.
 
@@ -313,11 +314,12 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             ) from error
         kept = [(t, out) for t, out in zip(tag_sets, outputs) if not isinstance(out, BaseException)]
         texts = [output_text(out) for _, out in kept]
+        vectors = embed_answers(self.shared_encoder, texts) if self.selector.reads_answers else None
         self.memory.add_interaction(
             Interaction(
                 run_id=run_id, user_id=request.user_id, method=self.key,
                 candidates=[t for t, _ in kept], query_embedding=query_embedding,
-                query=request.query, answers=texts,
+                query=request.query, answers=texts, answer_vectors=vectors,
             )
         )
         candidates = [
@@ -435,7 +437,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
 
         Example:
             >>> premium.user_profile("alice").top(3)
-            [('Jazz', 0.34...), ('Baking', 0.34...), ('Tax law', 0.16...)]
+            [('Jazz', 0.32...), ('Baking', 0.30...), ('Tax law', 0.19...)]
         """
         state = self._load_state(user_id)
         dim = self.tag_cache.matrix(self.tag_library.tags[:1]).shape[1]

@@ -713,3 +713,61 @@ def test_opening_one_new_file_from_many_threads_migrates_once(tmp_path):
     finally:
         for mem in opened:
             mem.close()
+
+
+# --- answer vectors -----------------------------------------------------------------------------
+
+
+def said(m: int, seed: int = 0) -> list[np.ndarray]:
+    """Per answer, 1 to 3 sentence vectors."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((1 + i % 3, 8)).astype(np.float32) for i in range(m)]
+
+
+def test_pairs_carry_the_vectors_of_their_own_two_answers_without_storing_text(memory):
+    vectors = said(4)
+    run = interaction("run-1")
+    memory.add_interaction(Interaction(run.run_id, run.user_id, run.method, run.candidates,
+                                       query_embedding=run.query_embedding, answer_vectors=vectors))
+    memory.record_ranking("run-1", user_id="ada", ranking=[2, 0, 3, 1], pairs=full_pairs([2, 0, 3, 1]))
+    memory.add_interaction(interaction("run-2"))  # a run that kept no vectors
+    memory.record_ranking("run-2", user_id="ada", ranking=[0, 1, 2, 3], pairs=[(0, 1)])
+    pairs = memory.pairs("ada")
+    for pair, (w, l) in zip(pairs, full_pairs([2, 0, 3, 1])):
+        np.testing.assert_allclose(pair.winner_vectors, vectors[w], rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(pair.loser_vectors, vectors[l], rtol=1e-3, atol=1e-3)
+    assert pairs[-1].winner_vectors is None and pairs[-1].loser_vectors is None
+    stored = memory.get_interaction("run-1")
+    assert [v.shape for v in stored.answer_vectors] == [v.shape for v in vectors]
+    assert stored.query is None and stored.answers is None  # vectors, never text
+    exported = json.loads(json.dumps(memory.export_user("ada")))
+    assert len(exported["interactions"][0]["answer_vectors"]) == 4
+    assert exported["interactions"][1]["answer_vectors"] is None
+
+
+def test_vectors_for_another_number_of_answers_are_refused_and_nothing_is_written(memory):
+    run = interaction("run-1")
+    bad = Interaction(run.run_id, run.user_id, run.method, run.candidates, answer_vectors=said(3))
+    with pytest.raises(ValueError, match="3 answers' vectors for 4 candidates"):
+        memory.add_interaction(bad)
+    assert memory.get_interaction("run-1") is None
+
+
+def test_a_database_from_before_answer_vectors_gains_the_column_and_keeps_its_pairs(tmp_path):
+    path = tmp_path / "premium.db"
+    with SQLiteMemory(path) as mem:
+        _two_users(mem)
+    conn = sqlite3.connect(path)  # back to a version-1 file, as the release before wrote it
+    with conn:
+        conn.execute("ALTER TABLE interactions DROP COLUMN answer_vectors")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 2")
+    conn.close()
+    with SQLiteMemory(path) as mem:
+        assert [m["version"] for m in _migrations(mem.db)] == [1, 2]
+        assert "answer_vectors" in mem.db["interactions"].columns_dict
+        old = mem.pairs("ada")
+        assert len(old) == 18 and all(p.winner_vectors is None for p in old)
+        run = interaction("run-new")
+        mem.add_interaction(Interaction(run.run_id, "ada", run.method, run.candidates, answer_vectors=said(4)))
+        mem.record_ranking("run-new", user_id="ada", ranking=[1, 0, 2, 3], pairs=[(1, 0)])
+        assert mem.pairs("ada")[-1].winner_vectors.shape == (2, 8)

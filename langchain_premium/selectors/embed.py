@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Literal, Optional, Sequence
 
 import numpy as np
 import torch
 
+from langchain_premium.answer_vectors import answer_relevance
 from langchain_premium.encoding import TagEmbeddingCache
 from langchain_premium.errors import CorruptStateError, SchemaVersionError
 from langchain_premium.losses import PreferenceLoss
@@ -126,7 +128,8 @@ class EmbedSelector(BaseSelector):
     :mod:`.hypotheses`): the user is taken to like k tags, and each k-subset of the tags with the
     highest upper bounds (and of those the previous belief gave at least 1%) is a hypothesis
     whose exact posterior follows every ranking (a
-    Plackett-Luce choice of the set that covers more of the hypothesis), allowing for one change
+    Plackett-Luce choice of the set that covers more of the hypothesis, read by the tags that
+    asked for the answers and by what the answers said: ``read_answers``), allowing for one change
     of taste within the latest rankings, weighed by its evidence (the set after a change likely
     keeps some of the tags liked before it: ``keep_weight``). The selector's own sets
     are those expected to cover most of the user's set, and exploration asks what most moves that
@@ -212,6 +215,14 @@ class EmbedSelector(BaseSelector):
         change_rate: the prior probability that the user's taste changed before any one of
             their latest 30 rankings (0: it never changes). Default 0.5%: 1% followed Figure 3's
             change sooner but cost users whose taste had not changed (see docs/learner-log.md).
+        read_answers: the belief weighs each ranking by what the ranked answers said, not only
+            by the tags that asked for them: an answer's relevance to a candidate tag is its
+            closest sentence's cosine with it, rescaled as ``coverage`` rescales tag similarity
+            (:func:`~langchain_premium.answer_vectors.answer_relevance`). The runnable stores
+            each answer's sentence vectors for it (no text). A user ranks what was written: an
+            answer may miss a tag it was asked for, or read like a tag it was not, and the tag
+            sets alone mistake that for the user's taste. Needs ``coverage``; rankings stored
+            without vectors are weighed by their tags.
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
@@ -247,8 +258,10 @@ class EmbedSelector(BaseSelector):
         keep_weight: float = 10.0,
         search_after_change: bool = True,
         change_rate: float = 0.005,
+        read_answers: bool = True,
     ) -> None:
         self.change_rate = change_rate
+        self.read_answers = read_answers
         self.keep_weight = keep_weight
         self.search_after_change = search_after_change
         self.search_after_growth = search_after_growth
@@ -593,6 +606,11 @@ class EmbedSelector(BaseSelector):
         return tag_set if coverage is None else replace(tag_set, score=float(coverage([subset])[0]))
 
     @property
+    def reads_answers(self) -> bool:
+        """The belief reads the answers' sentence vectors (``read_answers``, with coverage)."""
+        return self.read_answers and self.coverage is not None and self._uses_belief
+
+    @property
     def _uses_belief(self) -> bool:
         """The belief is fitted and served only with informative exploration, which asks it."""
         return self.max_hypotheses is not None and self.exploration == "info"
@@ -802,9 +820,11 @@ class EmbedSelector(BaseSelector):
         # Every tag against the candidates: a winner's near-synonym of a candidate covers it in part.
         cover = coverage_kernel(matrix, matrix[best], universe, candidates, self.coverage)
         exempt = np.outer(older, [c not in then for c in candidates]) if older.any() else None
+        said = partial(answer_relevance, tag_vectors=matrix[best], floor=self.coverage) if self.reads_answers else None
         belief = fit_subset_belief(replay, candidates, cover, index, k, scales=self.preference_scales,
                                    keep_weight=self.keep_weight, change_rate=self.change_rate,
-                                   n_samples=max(self.n_draws, 32), exempt=exempt, hypotheses=hypotheses, rng=rng)
+                                   n_samples=max(self.n_draws, 32), exempt=exempt, hypotheses=hypotheses,
+                                   said=said, rng=rng)
         return replace(belief, library_key=_library_key(library), grown=bool(older.any()))
 
     def _likely_tags(self, belief: Optional[SubsetBelief], k: int) -> list[str]:

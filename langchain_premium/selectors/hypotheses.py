@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, combinations
 from math import comb
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from langchain_premium.records import PreferencePair
 
 __all__ = ["DEFAULT_SCALES", "SubsetBelief", "candidate_count", "choice_groups", "fit_subset_belief",
-           "kept_log_prior", "ranking_log_likelihood", "subsets_with_one_more"]
+           "kept_log_prior", "pair_gain", "ranking_log_likelihood", "subsets_with_one_more"]
 
 #: How strongly a user prefers an answer that covers one more of their tags, in logits of the
 #: ranking model. The belief averages over these, each weighted by how well it explains the
@@ -73,6 +73,38 @@ def choice_groups(pairs: Sequence[PreferencePair]) -> np.ndarray:
     for row, members in enumerate(groups.values()):
         out[row, :len(members)] = members
     return out
+
+
+def pair_gain(
+    pairs: Sequence[PreferencePair], cover: np.ndarray, index: dict[str, int],
+    said: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+) -> np.ndarray:
+    """``(pairs, candidates)``: how much more each pair's winner covers each candidate than its
+    loser.
+
+    By the tags that asked for the two answers (each candidate covered by the set's closest tag,
+    ``cover``), or, with ``said`` and both answers' sentence vectors stored, by what the answers
+    said: ``said(vectors)`` is an answer's relevance to each candidate
+    (:func:`~langchain_premium.answer_vectors.answer_relevance`). An answer may miss a tag it was
+    asked for, or read like one it was not: the user ranked what was written.
+
+    Example:
+        >>> from langchain_premium.records import TagSet
+        >>> cover = np.eye(2)  # two candidates, each covering only itself
+        >>> pair = PreferencePair("r", "u", TagSet(("A",)), TagSet(("B",)))
+        >>> pair_gain([pair], cover, {"A": 0, "B": 1}).tolist()
+        [[1.0, -1.0]]
+    """
+    def covered(tags: Sequence[str]) -> np.ndarray:
+        rows = [index[t] for t in tags]
+        return cover[rows].max(axis=0) if rows else np.zeros(cover.shape[1], dtype=cover.dtype)
+
+    def gain(pair: PreferencePair) -> np.ndarray:
+        if said is not None and pair.winner_vectors is not None and pair.loser_vectors is not None:
+            return said(pair.winner_vectors) - said(pair.loser_vectors)
+        return covered(pair.winner.tags) - covered(pair.loser.tags)
+
+    return np.stack([gain(p) for p in pairs]).astype(np.float32)
 
 
 def ranking_log_likelihood(
@@ -211,6 +243,7 @@ def fit_subset_belief(
     n_samples: int = 64,
     exempt: Optional[np.ndarray] = None,
     hypotheses: Optional[np.ndarray] = None,
+    said: Optional[Callable[[np.ndarray], np.ndarray]] = None,
     rng: np.random.Generator,
 ) -> SubsetBelief:
     """The exact posterior over the k-subsets of ``candidates`` (uniform prior, every scale
@@ -245,6 +278,10 @@ def fit_subset_belief(
             candidate was in the library.
         hypotheses: ``(n, k)`` indices into ``candidates``: the sets the user's set may be, each
             equally likely a priori (default: every k-subset; :func:`subsets_with_one_more`).
+        said: an answer's sentence vectors -> its relevance to each candidate. Where given (and
+            some pair's answers' vectors are stored), the rankings are also read by what the
+            answers said (:func:`pair_gain`), and the belief averages over the two readings as
+            over the scales, by how well each explains the rankings.
         rng: for the draws.
     """
     if not 1 <= k <= len(candidates):
@@ -254,16 +291,20 @@ def fit_subset_belief(
     if not 0.0 <= change_rate * change_window < 1.0:
         raise ValueError(f"change_rate * change_window must be in [0, 1), got {change_rate} * {change_window}")
 
-    def covered(tags: Sequence[str]) -> np.ndarray:
-        rows = [index[t] for t in tags]
-        return cover[rows].max(axis=0) if rows else np.zeros(cover.shape[1], dtype=cover.dtype)
-
-    gain = np.stack([covered(p.winner.tags) - covered(p.loser.tags) for p in pairs])
+    # Two readings of a ranking, each equally likely a priori and weighed like the scales: by
+    # the tags that asked for the answers, or by what the answers said (where stored). Reading
+    # the text is exact for a user who ranks what was written; the tags are the safer reading
+    # when the answers barely differ or the encoder reads them poorly.
+    gains = [pair_gain(pairs, cover, index)]
+    if said is not None:
+        read = pair_gain(pairs, cover, index, said)
+        if not np.array_equal(read, gains[0]):
+            gains.append(read)
     if exempt is not None:
-        if np.shape(exempt) != gain.shape:
+        if np.shape(exempt) != gains[0].shape:
             raise ValueError(f"exempt must have one row per pair and one column per candidate, "
-                             f"{gain.shape}, got {np.shape(exempt)}")
-        gain = np.where(exempt, 0.0, gain)
+                             f"{gains[0].shape}, got {np.shape(exempt)}")
+        gains = [np.where(exempt, 0.0, g) for g in gains]
     groups = choice_groups(pairs)
     # Segments: everything up to the window, then each of its rankings alone.
     runs = {run: r for r, run in enumerate(dict.fromkeys(p.run_id for p in pairs))}
@@ -275,7 +316,9 @@ def fit_subset_belief(
     elif hypotheses.ndim != 2 or hypotheses.shape[1] != k or hypotheses.min() < 0 \
             or hypotheses.max() >= len(candidates):
         raise ValueError(f"hypotheses must be rows of k = {k} indices into the {len(candidates)} candidates")
-    by_segment = ranking_log_likelihood(gain, groups, np.eye(n_segments)[segment], hypotheses, scales)
+    by_segment = np.concatenate([ranking_log_likelihood(g, groups, np.eye(n_segments)[segment], hypotheses, scales)
+                                 for g in gains])
+    scales = np.tile(np.asarray(scales, dtype=np.float64), len(gains))  # one per (reading, scale)
     # One row per segment, (scales x hypotheses) along it, so every sum below runs along a row.
     by_segment = np.ascontiguousarray(np.moveaxis(by_segment, -1, 0)).reshape(n_segments, -1)
     # after[j]: the log-likelihood of the rankings from segment j on (j = 0: all of them, no change).

@@ -11,6 +11,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.prompts import BasePromptTemplate
 from langchain_core.runnables import Runnable
 
+from langchain_premium.answer_vectors import sentences
 from langchain_premium.encoding import embed_texts
 from langchain_premium.errors import PremiumError
 from langchain_premium.prompts import DEFAULT_ANNOTATOR_PROMPT, annotator_variables, output_text
@@ -57,14 +58,6 @@ STYLE_PROBES: dict[str, str] = {
     "Professional": "From a professional standpoint, follow recognised industry standards.",
     "Amateurish": "Honestly, I'm just an enthusiast sharing friendly tips, not an expert.",
 }
-
-_SENTENCE_END = re.compile(r"(?<=[.!?)])\s+")
-
-
-def _sentences(answer: str) -> list[str]:
-    """The sentences of ``answer`` (the whole answer when it has no sentence breaks)."""
-    return [t for t in _SENTENCE_END.split(answer) if t.strip()] or [answer]
-
 
 def _split_rows(rows: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
     return np.split(rows, np.cumsum(sizes)[:-1])
@@ -215,12 +208,12 @@ class EmbeddingAnnotator(BaseAnnotator):
         if not prefs.tags:
             raise ValueError("the user has no tags to judge answers by")
         n_tags = len(prefs.tags)
-        sentences = [_sentences(a) for a in answers]
+        split = [sentences(a) for a in answers]
         if self.match == "sentence":
             # One batch: the query, the user's tags and every sentence of every answer.
-            vectors = embed_texts(self.encoder, [query, *prefs.tags, *(t for group in sentences for t in group)])
+            vectors = embed_texts(self.encoder, [query, *prefs.tags, *(t for group in split for t in group)])
             query_vector, tag_vectors = vectors[0], vectors[1:1 + n_tags]
-            groups = _split_rows(vectors[1 + n_tags:], [len(group) for group in sentences])
+            groups = _split_rows(vectors[1 + n_tags:], [len(group) for group in split])
             # Each interest is judged by the passage that addresses it best.
             user_term = np.array([(group @ tag_vectors.T).max(axis=0).mean() for group in groups])
             answer_vectors = np.stack([_unit(group.mean(axis=0)) for group in groups])
@@ -233,15 +226,15 @@ class EmbeddingAnnotator(BaseAnnotator):
         score = self.w_user * user_term + self.w_query * (answer_vectors @ query_vector)
         if prefs.styles and self.w_style:
             if groups is None:
-                flat = embed_texts(self.encoder, [t for group in sentences for t in group])
-                groups = _split_rows(flat, [len(group) for group in sentences])
+                flat = embed_texts(self.encoder, [t for group in split for t in group])
+                groups = _split_rows(flat, [len(group) for group in split])
             score += self.w_style * self._style_scores(groups, prefs.styles)
         return score.astype(np.float64)
 
     def texts_read(self, answers: Sequence[str]) -> list[str]:
         """The texts :meth:`relevance` embeds for ``answers`` (to embed them in one batch)."""
         if self.match == "sentence":
-            return [t for a in answers for t in _sentences(a)]
+            return [t for a in answers for t in sentences(a)]
         return [self.read(a) for a in answers]
 
     def read(self, answer: str) -> str:

@@ -511,3 +511,34 @@ def test_the_growth_flag_round_trips(cache):
     assert selector.loads(selector.dumps(after), grown).belief.grown is True
     back = selector.loads(selector.dumps(before), TagLibrary(TAGS)).belief
     assert back.grown is False and back.tags == before.belief.tags
+
+
+def test_the_belief_reads_what_the_answers_said_not_only_what_they_were_asked(cache):
+    # A model that writes about Jazz whenever it is asked for Baking, and a user who likes Jazz
+    # and Sailing and ranks what was written. By their tags, answers asked for Baking win as if
+    # the user liked it; by their sentences, only Jazz and Sailing ever win.
+    library = TagLibrary(TAGS)
+    user = {"Jazz", "Sailing"}
+
+    def wrote(tags):
+        return ["Jazz" if t == "Baking" else t for t in tags]
+
+    rng = np.random.default_rng(0)
+    pairs = []
+    for r in range(16):
+        sets = [tuple(rng.choice(library.tags, 2, replace=False)) for _ in range(3)]
+        ranked = sorted(sets, key=lambda s: -len(user & set(wrote(s))))
+        pairs += [PreferencePair(run_id=f"r{r}", user_id="u", winner=TagSet(a), loser=TagSet(b),
+                                 query_embedding=cache.matrix(["a query"])[0],
+                                 winner_vectors=cache.matrix(wrote(a)), loser_vectors=cache.matrix(wrote(b)))
+                  for i, a in enumerate(ranked) for b in ranked[i + 1:]
+                  if len(user & set(wrote(a))) > len(user & set(wrote(b)))]
+
+    def belief(read_answers):
+        selector = EmbedSelector(read_answers=read_answers)
+        learned = selector.learn(selector.initial_state(library), pairs, library, cache, np.random.default_rng(0))
+        return dict(zip(learned.belief.tags, learned.belief.marginals))
+
+    by_text, by_tags = belief(True), belief(False)
+    assert {t for t, _ in sorted(by_text.items(), key=lambda kv: -kv[1])[:2]} == user
+    assert by_text["Baking"] < 0.1 < by_tags["Baking"]

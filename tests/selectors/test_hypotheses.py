@@ -13,6 +13,7 @@ from langchain_premium.selectors.hypotheses import (
     candidate_count,
     choice_groups,
     fit_subset_belief,
+    pair_gain,
     ranking_log_likelihood,
     subsets_with_one_more,
 )
@@ -256,3 +257,48 @@ def test_the_change_point_posterior_matches_a_plain_enumeration(keep_weight):
     np.testing.assert_allclose(belief.marginals, [marginal[t] for t in tags], rtol=1e-5)
     mean_scale = sum(w * post[(s, i)] * s for w, post in zip(weights, posteriors) for (s, i) in post)
     assert belief.scale == pytest.approx(mean_scale, rel=1e-5)
+
+
+def said_pair(run_id: str, asked: tuple[str, str], said: tuple[str, str]) -> PreferencePair:
+    """A pair whose answers were asked for one tag each and each said the tag in ``said``: the
+    vectors are one-hot rows over the candidates a, b, c, read by ``read`` below."""
+    rows = {"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0], "c": [0.0, 0.0, 1.0]}
+    return PreferencePair(run_id=run_id, user_id="u", winner=TagSet((asked[0],)), loser=TagSet((asked[1],)),
+                          winner_vectors=np.array([rows[said[0]]]), loser_vectors=np.array([rows[said[1]]]))
+
+
+def read(vectors: np.ndarray) -> np.ndarray:
+    return vectors.max(axis=0)
+
+
+def test_a_pair_is_read_by_what_its_answers_said_when_they_were_stored():
+    index = {"a": 0, "b": 1, "c": 2}
+    pair = said_pair("r", asked=("a", "c"), said=("b", "c"))  # asked for a, but it wrote about b
+    assert pair_gain([pair], np.eye(3), index).tolist() == [[1.0, 0.0, -1.0]]
+    assert pair_gain([pair], np.eye(3), index, read).tolist() == [[0.0, 1.0, -1.0]]
+    plain = ranking_pairs("r", [("a",), ("c",)])[0]  # no vectors stored: read by its tags
+    assert pair_gain([plain], np.eye(3), index, read).tolist() == [[1.0, 0.0, -1.0]]
+
+
+def test_the_belief_follows_the_reading_that_explains_the_rankings():
+    # The user likes b, which no answer was asked for, but the winners wrote about it: six times
+    # the answer asked for a, once the one asked for c. By the tags, a beat c six times and lost
+    # once; by the text, b won all seven, which explains the rankings better.
+    tags, index = ["a", "b", "c"], {"a": 0, "b": 1, "c": 2}
+    pairs = [said_pair(f"r{r}", asked=("a", "c"), said=("b", "c")) for r in range(6)]
+    pairs.append(said_pair("s", asked=("c", "a"), said=("b", "a")))
+
+    def marginals(**options):
+        belief = fit_subset_belief(pairs, tags, np.eye(3), index, 1, scales=(2.0, 4.0),
+                                   rng=np.random.default_rng(0), **options)
+        return dict(zip(tags, belief.marginals))
+
+    by_tags, by_text = marginals(), marginals(said=read)
+    assert max(by_tags, key=by_tags.get) == "a"
+    assert by_text["b"] > 0.9 and by_text["a"] < by_tags["a"]
+    # With no vectors stored, reading the text adds nothing: the belief is the tags' alone.
+    plain = [PreferencePair(p.run_id, p.user_id, p.winner, p.loser) for p in pairs]
+    kwargs = dict(scales=(2.0, 4.0), rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(fit_subset_belief(plain, tags, np.eye(3), index, 1, said=read, **kwargs).marginals,
+                                  fit_subset_belief(plain, tags, np.eye(3), index, 1,
+                                                    scales=(2.0, 4.0), rng=np.random.default_rng(0)).marginals)
