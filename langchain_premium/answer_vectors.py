@@ -12,7 +12,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_premium.encoding import embed_texts
 from langchain_premium.errors import CorruptStateError
 
-__all__ = ["answer_relevance", "decode_answer_vectors", "embed_answers", "encode_answer_vectors", "sentences"]
+__all__ = ["answer_relevance", "decode_answer_vectors", "embed_answers", "encode_answer_vectors", "sentences",
+           "split_rows"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?)])\s+")
 
@@ -27,6 +28,16 @@ def sentences(answer: str) -> list[str]:
     return [t for t in _SENTENCE_END.split(answer) if t.strip()] or [answer]
 
 
+def split_rows(rows: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """``rows`` cut into consecutive blocks of ``sizes`` rows (each answer's sentences).
+
+    Example:
+        >>> [b.tolist() for b in split_rows(np.arange(3), [2, 1])]
+        [[0, 1], [2]]
+    """
+    return np.split(rows, np.cumsum(sizes)[:-1])
+
+
 def embed_answers(embeddings: Embeddings, answers: Sequence[str]) -> list[np.ndarray]:
     """Per answer, the ``(sentences, d)`` unit vectors of its sentences, embedded in one batch.
 
@@ -39,7 +50,7 @@ def embed_answers(embeddings: Embeddings, answers: Sequence[str]) -> list[np.nda
         return []
     split = [sentences(a) for a in answers]
     vectors = embed_texts(embeddings, [s for group in split for s in group])
-    return np.split(vectors, np.cumsum([len(group) for group in split])[:-1])
+    return split_rows(vectors, [len(group) for group in split])
 
 
 def answer_relevance(vectors: np.ndarray, tag_vectors: np.ndarray, floor: float) -> np.ndarray:
@@ -85,4 +96,4 @@ def decode_answer_vectors(run_id: str, blob: Optional[bytes]) -> Optional[list[n
         raise CorruptStateError(f"run {run_id!r}: unreadable answer vectors ({error})") from error
     if counts.sum() != len(vectors):
         raise CorruptStateError(f"run {run_id!r}: answer vectors hold {len(vectors)} rows, counts say {counts.sum()}")
-    return np.split(vectors, np.cumsum(counts)[:-1])
+    return split_rows(vectors, counts)

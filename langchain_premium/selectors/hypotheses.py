@@ -296,10 +296,8 @@ def fit_subset_belief(
     # the text is exact for a user who ranks what was written; the tags are the safer reading
     # when the answers barely differ or the encoder reads them poorly.
     gains = [pair_gain(pairs, cover, index)]
-    if said is not None:
-        read = pair_gain(pairs, cover, index, said)
-        if not np.array_equal(read, gains[0]):
-            gains.append(read)
+    if said is not None and any(p.winner_vectors is not None and p.loser_vectors is not None for p in pairs):
+        gains.append(pair_gain(pairs, cover, index, said))
     if exempt is not None:
         if np.shape(exempt) != gains[0].shape:
             raise ValueError(f"exempt must have one row per pair and one column per candidate, "
@@ -316,8 +314,8 @@ def fit_subset_belief(
     elif hypotheses.ndim != 2 or hypotheses.shape[1] != k or hypotheses.min() < 0 \
             or hypotheses.max() >= len(candidates):
         raise ValueError(f"hypotheses must be rows of k = {k} indices into the {len(candidates)} candidates")
-    by_segment = np.concatenate([ranking_log_likelihood(g, groups, np.eye(n_segments)[segment], hypotheses, scales)
-                                 for g in gains])
+    weights = np.eye(n_segments)[segment]
+    by_segment = np.concatenate([ranking_log_likelihood(g, groups, weights, hypotheses, scales) for g in gains])
     scales = np.tile(np.asarray(scales, dtype=np.float64), len(gains))  # one per (reading, scale)
     # One row per segment, (scales x hypotheses) along it, so every sum below runs along a row.
     by_segment = np.ascontiguousarray(np.moveaxis(by_segment, -1, 0)).reshape(n_segments, -1)

@@ -11,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.prompts import BasePromptTemplate
 from langchain_core.runnables import Runnable
 
-from langchain_premium.answer_vectors import sentences
+from langchain_premium.answer_vectors import sentences, split_rows
 from langchain_premium.encoding import embed_texts
 from langchain_premium.errors import PremiumError
 from langchain_premium.prompts import DEFAULT_ANNOTATOR_PROMPT, annotator_variables, output_text
@@ -58,10 +58,6 @@ STYLE_PROBES: dict[str, str] = {
     "Professional": "From a professional standpoint, follow recognised industry standards.",
     "Amateurish": "Honestly, I'm just an enthusiast sharing friendly tips, not an expert.",
 }
-
-def _split_rows(rows: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
-    return np.split(rows, np.cumsum(sizes)[:-1])
-
 
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
@@ -213,7 +209,7 @@ class EmbeddingAnnotator(BaseAnnotator):
             # One batch: the query, the user's tags and every sentence of every answer.
             vectors = embed_texts(self.encoder, [query, *prefs.tags, *(t for group in split for t in group)])
             query_vector, tag_vectors = vectors[0], vectors[1:1 + n_tags]
-            groups = _split_rows(vectors[1 + n_tags:], [len(group) for group in split])
+            groups = split_rows(vectors[1 + n_tags:], [len(group) for group in split])
             # Each interest is judged by the passage that addresses it best.
             user_term = np.array([(group @ tag_vectors.T).max(axis=0).mean() for group in groups])
             answer_vectors = np.stack([_unit(group.mean(axis=0)) for group in groups])
@@ -227,7 +223,7 @@ class EmbeddingAnnotator(BaseAnnotator):
         if prefs.styles and self.w_style:
             if groups is None:
                 flat = embed_texts(self.encoder, [t for group in split for t in group])
-                groups = _split_rows(flat, [len(group) for group in split])
+                groups = split_rows(flat, [len(group) for group in split])
             score += self.w_style * self._style_scores(groups, prefs.styles)
         return score.astype(np.float64)
 
