@@ -180,7 +180,7 @@ class SQLiteMemory:
         try:
             # Read the version before anything (even journal_mode) writes to a newer database.
             _check_version(db, self.path)
-            db.conn.execute("PRAGMA journal_mode = WAL")
+            self._execute_when_free(db.conn, "PRAGMA journal_mode = WAL")
             self._migrate(db)
         except BaseException as exc:
             db.conn.close()
@@ -706,12 +706,17 @@ class SQLiteMemory:
         return db
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
-        # SQLite's busy handler already waits; this loop covers the cases where it gives up early.
+        self._execute_when_free(conn, "BEGIN IMMEDIATE")
+
+    def _execute_when_free(self, conn: sqlite3.Connection, sql: str) -> None:
+        """Run ``sql``, retrying while another connection holds the lock it needs."""
+        # SQLite's busy handler already waits; this loop covers the cases where it gives up early
+        # (BEGIN IMMEDIATE, and switching a new file to WAL while another opener migrates it).
         deadline = time.monotonic() + self.timeout
         delay = 0.001
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(sql)
                 return
             except sqlite3.OperationalError as exc:
                 message = str(exc).lower()
