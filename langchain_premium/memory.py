@@ -280,12 +280,15 @@ class SQLiteMemory:
         user_id: str,
         ranking: Sequence[int],
         pairs: Iterable[tuple[int, int]],
+        answer_vectors: Optional[Sequence[np.ndarray]] = None,
     ) -> int:
         """Store a user's ranking of a run's candidates and its preference pairs; return how many.
 
-        ``ranking`` lists candidate indices best first; each pair is ``(winner, loser)``. In one
-        transaction: the run must exist, belong to ``user_id`` and not be ranked yet, and every
-        index must name one of its candidates, else ``FeedbackError`` and nothing is written.
+        ``ranking`` lists candidate indices best first; each pair is ``(winner, loser)``;
+        ``answer_vectors``, one ``(sentences, d)`` array per candidate, is what the ranked answers
+        said (stored with the ranking when the run has none yet). In one transaction: the run must
+        exist, belong to ``user_id`` and not be ranked yet, every index must name one of its
+        candidates and the vectors must match them, else an error and nothing is written.
 
         >>> memory.record_ranking("run-1", user_id="ada", ranking=[0, 1], pairs=[(0, 1)])
         Traceback (most recent call last):
@@ -313,11 +316,13 @@ class SQLiteMemory:
                     f"ranking of run {run_id!r} lists candidate(s) {repeated} more than once"
                 )
             checked = [_check_pair(run_id, pair, m) for pair in pairs]
+            vectors = encode_answer_vectors(run_id, answer_vectors, m)
 
             now = _now()
             db.execute(
-                "UPDATE interactions SET ranking = ?, ranked_at = ? WHERE run_id = ?",
-                [json.dumps(order), now, run_id],
+                "UPDATE interactions SET ranking = ?, ranked_at = ?,"
+                " answer_vectors = COALESCE(answer_vectors, ?) WHERE run_id = ?",
+                [json.dumps(order), now, vectors, run_id],
             )
             if checked:
                 db["preference_pairs"].insert_all(

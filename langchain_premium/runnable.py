@@ -37,6 +37,7 @@ from langchain_premium.selectors.embed import EmbedSelector
 from langchain_premium.selectors.sets import softmax
 from langchain_premium.state_cache import StateCache
 from langchain_premium.tags import TagLibrary
+from langchain_premium.unranked_answers import UnrankedAnswers
 from langchain_premium.utils import check_random_state, stable_hash
 
 PremiumInput = Union[str, dict, PromptValue, Sequence[BaseMessage]]
@@ -143,6 +144,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     )
     _states: StateCache = PrivateAttr(default_factory=StateCache)
     _pending: dict[str, int] = PrivateAttr(default_factory=dict)
+    _unranked: UnrankedAnswers = PrivateAttr(default_factory=UnrankedAnswers)
 
     @model_validator(mode="after")
     def _check_sizes(self) -> "PremiumRunnable":
@@ -314,14 +316,15 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             ) from error
         kept = [(t, out) for t, out in zip(tag_sets, outputs) if not isinstance(out, BaseException)]
         texts = [output_text(out) for _, out in kept]
-        vectors = embed_answers(self.shared_encoder, texts) if self.selector.reads_answers else None
         self.memory.add_interaction(
             Interaction(
                 run_id=run_id, user_id=request.user_id, method=self.key,
                 candidates=[t for t, _ in kept], query_embedding=query_embedding,
-                query=request.query, answers=texts, answer_vectors=vectors,
+                query=request.query, answers=texts,
             )
         )
+        if self.selector.reads_answers:  # embedded if ranked (record_feedback)
+            self._unranked.put(run_id, request.user_id, texts)
         candidates = [
             Candidate(index=i, tags=list(t.tags), text=text, source=t.source,
                       styles=list(t.styles), score=t.score)
@@ -357,7 +360,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         if user_id is not None and interaction.user_id != user_id:
             raise FeedbackError(f"run {run_id!r} belongs to another user")
         stored, pairs = feedback_to_pairs(len(interaction.candidates), ranking, best=best)
-        count = self.memory.record_ranking(run_id, user_id=interaction.user_id, ranking=stored, pairs=pairs)
+        count = self.memory.record_ranking(run_id, user_id=interaction.user_id, ranking=stored, pairs=pairs,
+                                           answer_vectors=self._ranked_answer_vectors(interaction))
         trained = False
         if self.update_every and self.selector.learns:
             with self._rng_lock:
@@ -367,6 +371,17 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             if due:
                 trained = self.train(interaction.user_id)
         return FeedbackReceipt(run_id=run_id, user_id=interaction.user_id, pairs=count, trained=trained)
+
+    def _ranked_answer_vectors(self, interaction: Interaction) -> Optional[list[np.ndarray]]:
+        """The sentence vectors of a run's answers, for a selector that reads them: from the
+        answers this runnable still holds, else from the stored text (``store_text=True``);
+        ``None`` when neither has them (the ranking is then read by its tags)."""
+        if not self.selector.reads_answers or interaction.answer_vectors is not None:
+            return None
+        answers = self._unranked.take(interaction.run_id, interaction.user_id) or interaction.answers
+        if not answers or len(answers) != len(interaction.candidates):
+            return None
+        return embed_answers(self.shared_encoder, answers)
 
     async def arecord_feedback(
         self, run_id: str, ranking: Optional[Sequence[int]] = None, *,
@@ -466,6 +481,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         self.memory.forget_user(user_id)
         self._states.pop(user_id)
         self._pending.pop(user_id, None)
+        self._unranked.forget_user(user_id)
 
     def export_user(self, user_id: str) -> dict:
         """Everything held about ``user_id`` as JSON-serialisable data, with their profile.

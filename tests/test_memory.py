@@ -771,3 +771,15 @@ def test_a_database_from_before_answer_vectors_gains_the_column_and_keeps_its_pa
         mem.add_interaction(Interaction(run.run_id, "ada", run.method, run.candidates, answer_vectors=said(4)))
         mem.record_ranking("run-new", user_id="ada", ranking=[1, 0, 2, 3], pairs=[(1, 0)])
         assert mem.pairs("ada")[-1].winner_vectors.shape == (2, 8)
+
+
+def test_a_ranking_stores_what_its_answers_said_and_wrong_vectors_write_nothing(memory):
+    memory.add_interaction(interaction("run-1"))
+    with pytest.raises(ValueError, match="2 answers' vectors for 4 candidates"):
+        memory.record_ranking("run-1", user_id="ada", ranking=[1, 0, 2, 3], pairs=[(1, 0)], answer_vectors=said(2))
+    assert memory.get_interaction("run-1").ranking is None and memory.pairs("ada") == []
+    vectors = said(4)
+    memory.record_ranking("run-1", user_id="ada", ranking=[1, 0, 2, 3], pairs=[(1, 0)], answer_vectors=vectors)
+    (pair,) = memory.pairs("ada")
+    np.testing.assert_allclose(pair.winner_vectors, vectors[1], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(pair.loser_vectors, vectors[0], rtol=1e-3, atol=1e-3)

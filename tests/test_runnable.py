@@ -363,21 +363,49 @@ def test_bad_sizes_are_refused(memory, kwargs, message):
         PremiumRunnable(llm=OfflineChatModel(), memory=memory, **kwargs)
 
 
-def test_the_sentence_vectors_of_each_answer_reach_the_learner_and_no_text_is_stored(premium, memory):
+def test_the_sentence_vectors_of_each_ranked_answer_reach_the_learner_and_no_text_is_stored(premium, memory):
     result = premium.invoke(QUERY, config=cfg())
+    assert memory.get_interaction(result.run_id).answer_vectors is None  # nothing read until ranked
+    result.feedback([2, 0, 1])
     stored = memory.get_interaction(result.run_id)
     assert stored.answers is None and len(stored.answer_vectors) == len(result.candidates)
     for vectors, candidate in zip(stored.answer_vectors, result.candidates):
         assert vectors.shape == (len(sentences(candidate.text)), 384)
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=2e-3)
-    result.feedback([2, 0, 1])
     pair = memory.pairs("alice")[0]  # the best answer over the second
     np.testing.assert_array_equal(pair.winner_vectors, stored.answer_vectors[2])
     np.testing.assert_array_equal(pair.loser_vectors, stored.answer_vectors[0])
+
+
+def test_a_ranking_by_run_id_is_read_by_its_text_and_a_forgotten_users_answers_are_let_go(premium, memory):
+    run_id = premium.invoke(QUERY, config=cfg()).run_id
+    premium.record_feedback(run_id, [0, 1, 2])  # a chat UI that kept only the run id
+    assert len(memory.get_interaction(run_id).answer_vectors) == 3
+    premium.invoke(QUERY, config=cfg("bob"))
+    premium.invoke(QUERY, config=cfg())
+    premium.forget_user("alice")
+    assert len(premium._unranked) == 1  # bob's answers only
+
+
+def test_answers_no_longer_held_are_read_from_stored_text_or_else_by_their_tags(embeddings, tmp_path):
+    for store_text in (True, False):
+        memory = SQLiteMemory(tmp_path / f"{store_text}.db", store_text=store_text)
+        first = PremiumRunnable(llm=OfflineChatModel(), tag_library=TagLibrary.default(), memory=memory,
+                                embeddings=embeddings, seed=0)
+        run_id = first.invoke(QUERY, config=cfg()).run_id
+        later = PremiumRunnable(llm=OfflineChatModel(), tag_library=TagLibrary.default(), memory=memory,
+                                embeddings=embeddings, seed=0)  # e.g. another process
+        later.record_feedback(run_id, [1, 0, 2])
+        vectors = memory.get_interaction(run_id).answer_vectors
+        assert (vectors is not None) == store_text
+        assert (memory.pairs("alice")[0].winner_vectors is not None) == store_text
+        memory.close()
 
 
 def test_a_selector_that_does_not_read_answers_stores_no_vectors(embeddings, memory):
     premium = PremiumRunnable(llm=OfflineChatModel(), tag_library=TagLibrary.default(), memory=memory,
                               embeddings=embeddings, selector=EmbedSelector(read_answers=False), seed=0)
     result = premium.invoke(QUERY, config=cfg())
+    result.feedback([2, 0, 1])
     assert memory.get_interaction(result.run_id).answer_vectors is None
+    assert len(premium._unranked) == 0
