@@ -34,7 +34,6 @@ from langchain_premium.records import Interaction, TagSet
 from langchain_premium.result import Candidate, FeedbackReceipt, PremiumResult
 from langchain_premium.selectors.base import BaseSelector, SelectionContext, UserProfile
 from langchain_premium.selectors.embed import EmbedSelector
-from langchain_premium.selectors.sets import softmax
 from langchain_premium.state_cache import StateCache
 from langchain_premium.tags import TagLibrary
 from langchain_premium.unranked_answers import UnrankedAnswers
@@ -88,7 +87,7 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         >>> result.feedback([2, 0, 1])  # candidate 2 best, then 0, then 1
         FeedbackReceipt(run_id='...', user_id='alice', pairs=3, trained=True)
         >>> premium.user_profile("alice").top(3)
-        [('Jazz', 0.32...), ('Baking', 0.30...), ('Tax law', 0.19...)]
+        [('Jazz', 0.23...), ('Baking', 0.23...), ('Tax law', 0.20...)]
 
     The examples of the methods below continue from this one.
 
@@ -445,14 +444,15 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
     # -- what the system holds about a user --------------------------------------------------
 
     def user_profile(self, user_id: str, query: Optional[str] = None) -> UserProfile:
-        """The tags ``user_id``'s model favours, with selection probabilities (highest first).
+        """The tags ``user_id``'s model favours, with probabilities summing to 1 (highest first).
 
-        Without a query this is the user's general preference; with one it is what the selector
-        would use for that query.
+        For PREMIUM-Embed with a belief, a tag's probability of being one of the user's k tags,
+        divided by k; for other selectors, their selection probability. Without a query this is
+        the user's general preference; with one it is what the selector would use for that query.
 
         Example:
             >>> premium.user_profile("alice").top(3)
-            [('Jazz', 0.32...), ('Baking', 0.30...), ('Tax law', 0.19...)]
+            [('Jazz', 0.23...), ('Baking', 0.23...), ('Tax law', 0.20...)]
         """
         state = self._load_state(user_id)
         dim = self.tag_cache.matrix(self.tag_library.tags[:1]).shape[1]
@@ -466,8 +466,8 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             context.query_embedding = None  # the general profile leaves the query term out
         scores = np.asarray(self.selector.scores(state, context), dtype=np.float64)
         ordinary = len(self.tag_library.tags)
-        probs = softmax(scores[:ordinary])
-        order = np.argsort(-probs, kind="stable")
+        probs = np.asarray(self.selector.profile_probabilities(state, context, scores), dtype=np.float64)
+        order = np.lexsort((-scores[:ordinary], -probs))  # equal probabilities by score
         tags = {self.tag_library.tags[i]: float(probs[i]) for i in order}
         position = {t: i for i, t in enumerate(self.tag_library.all_tags)}
         styles = {}

@@ -10,6 +10,7 @@ import numpy as np
 
 from langchain_premium.encoding import TagEmbeddingCache
 from langchain_premium.records import PreferencePair, TagSet
+from langchain_premium.selectors.sets import softmax
 from langchain_premium.tags import TagLibrary
 
 
@@ -98,6 +99,12 @@ class BaseSelector(ABC):
     def scores(self, state: Any, context: SelectionContext) -> np.ndarray:
         """One score per tag of ``context.library.all_tags`` (higher = more likely chosen)."""
         return np.zeros(len(context.library.all_tags), dtype=np.float32)
+
+    def profile_probabilities(self, state: Any, context: SelectionContext, scores: np.ndarray) -> np.ndarray:
+        """Per ordinary tag of ``context.library`` (``scores`` are :meth:`scores`), the
+        probability the user's profile shows for it, summing to 1. The default is a softmax of
+        the scores."""
+        return softmax(np.asarray(scores, dtype=np.float64)[:len(context.library.tags)])
 
     def dumps(self, state: Any) -> bytes:
         """Serialise a user state (no pickle: states are data, not code)."""

@@ -437,6 +437,23 @@ class EmbedSelector(BaseSelector):
             return encoder_score
         return self._belief_utility(belief, tags, matrix, encoder_score)[0]
 
+    def profile_probabilities(self, state: EmbedState, context: SelectionContext, scores: np.ndarray) -> np.ndarray:
+        """With a belief, each tag's posterior probability of being one of the user's k tags,
+        divided by k (a tag the belief does not weigh has none); else the softmax of the scores.
+
+        Not the scores' softmax: they are expected coverage, which a neighbour of two liked tags
+        can hold more of than a third liked tag the belief is sure of.
+        """
+        belief = self._belief(state, context.library, None)
+        if belief is None:
+            return super().profile_probabilities(state, context, scores)
+        position = {t: i for i, t in enumerate(context.library.tags)}
+        probs = np.zeros(len(context.library.tags))
+        for tag, marginal in zip(belief.tags, belief.marginals):
+            if tag in position:
+                probs[position[tag]] = marginal
+        return probs / probs.sum()
+
     def _kernel(self, tags: Sequence[str], matrix: np.ndarray, topics: Sequence[str], tag_cache) -> np.ndarray:
         return coverage_kernel(matrix, tag_cache.matrix(list(topics)), tags, topics, self.coverage)
 

@@ -542,3 +542,23 @@ def test_the_belief_reads_what_the_answers_said_not_only_what_they_were_asked(ca
     by_text, by_tags = belief(True), belief(False)
     assert {t for t, _ in sorted(by_text.items(), key=lambda kv: -kv[1])[:2]} == user
     assert by_text["Baking"] < 0.1 < by_tags["Baking"]
+
+
+def test_the_profile_shows_the_beliefs_probability_of_each_tag_not_its_expected_coverage(cache):
+    # The belief is sure of three tags; two of them are near-synonyms, so in expected coverage
+    # each covers the other, and a third tag shown by coverage would trail their neighbours.
+    library = TagLibrary(["Organic farming", "Sustainable agriculture", "Nutrition science", "Crop science",
+                          "Jazz", "Chess"])
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), pairs_preferring("Jazz", library, cache, 4),
+                             library, cache, np.random.default_rng(0))
+    marginals = np.array([0.99, 0.99, 0.96, 0.03, 0.02, 0.01], dtype=np.float32)
+    belief = replace(learned.belief, tags=list(library.tags), marginals=marginals)
+    state = replace(learned, belief=belief)
+    ctx = context(library, cache)
+    probs = selector.profile_probabilities(state, ctx, selector.scores(state, ctx))
+    np.testing.assert_allclose(probs, marginals / marginals.sum())
+    # A belief about another library is stale: the scores' softmax serves until the next update.
+    grown = TagLibrary([*library.tags, "Poetry"])
+    stale = selector.profile_probabilities(state, context(grown, cache), selector.scores(state, context(grown, cache)))
+    assert stale.shape == (7,) and stale.sum() == pytest.approx(1.0) and stale[-1] > 0
