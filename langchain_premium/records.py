@@ -48,7 +48,8 @@ class Interaction:
 
     ``query`` and ``answers`` are only kept when the memory was opened with ``store_text=True``.
     ``answer_vectors`` (per answer, its sentences' unit vectors, :mod:`~.answer_vectors`) are
-    kept whenever given: the learner that reads what the answers said needs them, not the text.
+    kept whenever given, here or with the ranking: the learner that reads what the answers said
+    needs them, not the text.
     """
 
     run_id: str

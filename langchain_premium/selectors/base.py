@@ -61,8 +61,9 @@ class BaseSelector(ABC):
     #: Whether no feedback can change what it selects (it neither learns nor reads the
     #: user's history): a simulation may then skip the rankings of such a method.
     feedback_free: ClassVar[bool] = False
-    #: Whether :meth:`learn` reads what the ranked answers said: the runnable then stores each
-    #: answer's sentence vectors with the interaction (:mod:`~langchain_premium.answer_vectors`).
+    #: Whether :meth:`learn` reads what the ranked answers said: the runnable then embeds a run's
+    #: answers when it is ranked and stores their sentence vectors with the ranking
+    #: (:mod:`~langchain_premium.answer_vectors`).
     reads_answers: bool = False
 
     def initial_state(self, library: TagLibrary) -> Any:

@@ -219,7 +219,7 @@ class EmbedSelector(BaseSelector):
             by the tags that asked for them: an answer's relevance to a candidate tag is its
             closest sentence's cosine with it, rescaled as ``coverage`` rescales tag similarity
             (:func:`~langchain_premium.answer_vectors.answer_relevance`). The runnable stores
-            each answer's sentence vectors for it (no text). A user ranks what was written: an
+            each ranked answer's sentence vectors for it (no text). A user ranks what was written: an
             answer may miss a tag it was asked for, or read like a tag it was not, and the tag
             sets alone mistake that for the user's taste. Needs ``coverage``; rankings stored
             without vectors are weighed by their tags.

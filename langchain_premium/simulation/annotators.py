@@ -11,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.prompts import BasePromptTemplate
 from langchain_core.runnables import Runnable
 
-from langchain_premium.answer_vectors import sentences, split_rows
+from langchain_premium.answer_vectors import embed_answers, sentences, split_rows
 from langchain_premium.encoding import embed_texts
 from langchain_premium.errors import PremiumError
 from langchain_premium.prompts import DEFAULT_ANNOTATOR_PROMPT, annotator_variables, output_text
@@ -204,9 +204,9 @@ class EmbeddingAnnotator(BaseAnnotator):
         if not prefs.tags:
             raise ValueError("the user has no tags to judge answers by")
         n_tags = len(prefs.tags)
-        split = [sentences(a) for a in answers]
         if self.match == "sentence":
             # One batch: the query, the user's tags and every sentence of every answer.
+            split = [sentences(a) for a in answers]
             vectors = embed_texts(self.encoder, [query, *prefs.tags, *(t for group in split for t in group)])
             query_vector, tag_vectors = vectors[0], vectors[1:1 + n_tags]
             groups = split_rows(vectors[1 + n_tags:], [len(group) for group in split])
@@ -222,8 +222,7 @@ class EmbeddingAnnotator(BaseAnnotator):
         score = self.w_user * user_term + self.w_query * (answer_vectors @ query_vector)
         if prefs.styles and self.w_style:
             if groups is None:
-                flat = embed_texts(self.encoder, [t for group in split for t in group])
-                groups = split_rows(flat, [len(group) for group in split])
+                groups = embed_answers(self.encoder, answers)
             score += self.w_style * self._style_scores(groups, prefs.styles)
         return score.astype(np.float64)
 
