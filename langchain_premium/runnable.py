@@ -37,7 +37,7 @@ from langchain_premium.selectors.embed import EmbedSelector
 from langchain_premium.state_cache import StateCache
 from langchain_premium.tags import TagLibrary
 from langchain_premium.unranked_answers import UnrankedAnswers
-from langchain_premium.utils import check_random_state, stable_hash
+from langchain_premium.utils import check_random_state, child_seed, stable_hash
 
 PremiumInput = Union[str, dict, PromptValue, Sequence[BaseMessage]]
 
@@ -110,7 +110,10 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
         on_llm_error: ``"raise"`` one :class:`CandidateGenerationError`, or ``"drop"`` the failed
             candidates and return the others (feedback then ranks only those).
         method: key for this method's interactions and states (default: the selector's name).
-        seed: makes exploration reproducible.
+        seed: makes exploration reproducible. Serving without exploration draws from a
+            generator of its own, seeded by ``seed``, the user and the query, so it never shifts
+            the exploration that follows: measuring a user's selections (``explore=False``)
+            between their rankings leaves what they are shown next as it was.
         state_cache_size: how many users' decoded states are kept in memory (least recently
             used first out; default: the selector's ``state_cache_size``, else 1024). The others
             are loaded from the memory on demand, so serving many users holds only these.
@@ -293,9 +296,12 @@ class PremiumRunnable(RunnableSerializable[PremiumInput, PremiumResult]):
             query=request.query, user_id=request.user_id, history=request.history,
         )
         n_explore = self.m - 1 if self.n_explore is None else self.n_explore
+        # Exploration takes the next generator of the runnable's stream; serving without it takes
+        # one of its own, so a look at the best sets never shifts what is explored next.
+        rng = (self._next_rng() if request.explore
+               else check_random_state(child_seed(self.seed, "serve", request.user_id, request.query)))
         return self.selector.select(
-            state, context, k=self.k, m=self.m, n_explore=n_explore, explore=request.explore,
-            rng=self._next_rng(),
+            state, context, k=self.k, m=self.m, n_explore=n_explore, explore=request.explore, rng=rng,
         )
 
     def _prompts(self, request: _Request, tag_sets: list[TagSet]) -> list[PromptValue]:

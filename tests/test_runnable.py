@@ -100,6 +100,24 @@ def test_without_exploration_candidates_come_best_first(premium):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_serving_without_exploration_never_shifts_what_is_explored_next(embeddings):
+    # A measurement (the simulation's explore=False selections between rankings) must leave the
+    # user's trajectory as it was: the same rankings give the same sets with or without it.
+    def shown(look: bool) -> list[list[tuple[str, ...]]]:
+        premium = PremiumRunnable(llm=OfflineChatModel(), memory=SQLiteMemory(), embeddings=embeddings, seed=0)
+        sets = []
+        for query in (QUERY, "Plan a weekend trip", "Explain how taxes work", QUERY):
+            if look:
+                best = premium.select_tag_sets("What should I cook?", user_id="alice")
+                assert premium.select_tag_sets("What should I cook?", user_id="alice") == best
+            result = premium.invoke(query, config=cfg())
+            sets.append([c.tags for c in result.candidates])
+            result.feedback([2, 0, 1])
+        return sets
+
+    assert shown(look=True) == shown(look=False)
+
+
 def test_user_id_is_required_and_advertised(premium):
     assert "user_id" in {spec.id for spec in premium.config_specs}
     with pytest.raises(ValueError, match="user_id"):
