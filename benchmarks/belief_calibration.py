@@ -4,10 +4,10 @@ After each update, the belief gives every library tag a probability of being one
 k tags (its marginal, ``SubsetBelief.marginals``). If those probabilities are calibrated, the
 tags it gives 1% are the user's about 1% of the time, and a search that shows the likeliest tags
 first is as quick as the judge's noise allows. This benchmark runs the bench's Figure 3 users
-(3/50, two of three tags change at interaction 50; seeds ``seed``, ``seed + 1000``, ...), exactly
-as ``run_user`` does with the offline judge at its default noise, reads the belief after every
-ranking, and prints a reliability table (predicted against observed, per probability bin) and the
-Brier score (scikit-learn) for two phases:
+(3/50, two of three tags change at interaction 50; seeds ``seed``, ``seed + 1000``, ...) with
+``run_user`` and the offline judge at its default noise, reads the belief after every ranking
+(``after_ranking``), and prints a reliability table (predicted against observed, per
+probability bin) and the Brier score (scikit-learn) for two phases:
 
 - before the change (rankings 20-50), against the user's first set;
 - after it, once the belief has seen it (change probability >= 0.5), against the new set.
@@ -23,14 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from sklearn.metrics import brier_score_loss
 
-from langchain_premium.evaluation.embedding_cache import shared_embeddings
-from langchain_premium.evaluation.experiment import make_library, make_user, training_order
-from langchain_premium.memory import SQLiteMemory
-from langchain_premium.methods import build_method
-from langchain_premium.offline import OfflineChatModel
-from langchain_premium.simulation.annotators import EmbeddingAnnotator
-from langchain_premium.simulation.queries import load_queries
-from langchain_premium.utils import check_random_state, child_seed
+from langchain_premium.evaluation.experiment import make_library, run_user
 
 CHANGE_AT = 50
 BINS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.6, 0.9, 0.99, 1.0 + 1e-9)
@@ -39,31 +32,19 @@ BINS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.6, 0.9, 0.99, 1.0 + 1e-9)
 def beliefs(seed: int, n_interactions: int) -> list[tuple[int, float, np.ndarray, np.ndarray]]:
     """Per ranking of one user: (rankings so far, change probability, the belief's probability
     of each library tag, whether it is one of the user's tags then)."""
-    embeddings = shared_embeddings()
-    annotator = EmbeddingAnnotator(embeddings)
-    train = training_order(list(load_queries("routine_writing").train), seed=seed)
-    library = make_library("3/50", seed=seed)
-    user = make_user(library, 3, seed=seed, change_at=CHANGE_AT, n_changed=2)
-    premium = build_method("premium-embed", OfflineChatModel(), tag_library=library,
-                           memory=SQLiteMemory(store_text=True), embeddings=embeddings, k=3, m=3,
-                           seed=child_seed(seed, "method"))
-    noise = check_random_state(child_seed(seed, "annotator"))  # the judge's draws, as in run_user
-    tags = list(library.tags)
     out = []
-    for step in range(n_interactions):
-        prefs = user.at(step)
-        query = train[step % len(train)]
-        result = premium.invoke(query, config={"configurable": {"user_id": user.user_id}})
-        result.feedback(annotator.rank(query, result.texts, prefs, rng=noise))
-        blob = premium.memory.load_state(user.user_id, premium.key).blob
-        belief = premium.selector.loads(blob, library).belief
-        if belief is None:
-            continue
-        probability = dict(zip(belief.tags, belief.marginals.tolist()))
-        out.append((step + 1, belief.change_probability,
-                    np.array([probability.get(t, 0.0) for t in tags]),
-                    np.array([t in prefs.tags for t in tags])))
-    premium.memory.close()
+    tags = list(make_library("3/50", seed=seed).tags)
+
+    def read_belief(n_rankings: int, premium, user_id: str, prefs) -> None:
+        library = premium.tag_library
+        belief = premium.selector.loads(premium.memory.load_state(user_id, premium.key).blob, library).belief
+        if belief is not None:
+            probability = dict(zip(belief.tags, belief.marginals.tolist()))
+            out.append((n_rankings, belief.change_probability, np.array([probability.get(t, 0.0) for t in tags]),
+                        np.array([t in prefs.tags for t in tags])))
+
+    run_user("premium-embed", "3/50", n_interactions=n_interactions, seed=seed, change_at=CHANGE_AT,
+             n_changed=2, answers=False, after_ranking=read_belief)
     return out
 
 

@@ -284,6 +284,7 @@ def run_user(
     embeddings: Optional[Embeddings] = None,
     answers: bool = True,
     progress: bool = False,
+    after_ranking: Optional[Callable[[int, Runnable, str, UserTags], None]] = None,
 ) -> UserRun:
     """One simulated user interacts ``n_interactions`` times with one method; measure it.
 
@@ -324,6 +325,10 @@ def run_user(
         embeddings: the shared encoder (default :func:`shared_embeddings`).
         answers: generate the final best answers for win rates.
         progress: show a progress bar over the interactions.
+        after_ranking: called after each of the user's interactions (not the co-users') with
+            the number of interactions so far, the method (a ``PremiumRunnable`` for a
+            tag-based method), the user's id and the preference that ranked it: a benchmark
+            reads the user's state there, between rankings, without copying this loop.
 
     Example:
         >>> run = run_user("premium-embed", "3/50", n_interactions=30, seed=0, eval_every=10)  # doctest: +SKIP
@@ -438,6 +443,8 @@ def run_user(
             for other, their_queries in co_users:
                 interact(other.user_id, their_queries[step % len(their_queries)], other.at(step))
             interact(user_id, train[step % len(train)], user.at(step))
+            if after_ranking is not None:
+                after_ranking(step + 1, premium, user_id, user.at(step))
         if variant.train_at_end:
             premium.train(user_id)
         evaluate(n_interactions)

@@ -111,6 +111,18 @@ def test_a_preference_change_is_measured_against_the_new_tags(fake):
     assert len(run.ever_liked) == 5 and set(run.tag_probability) == set(run.ever_liked)
 
 
+def test_after_ranking_sees_each_ranking_with_the_preference_that_made_it(fake):
+    seen = []
+
+    def after(n_rankings, method, user_id, prefs):
+        seen.append((n_rankings, len(method.memory.pairs(user_id, method=method.key)), prefs.tags))
+
+    run = tiny("premium-embed", fake, n_interactions=6, change_at=3, n_changed=2, after_ranking=after)
+    assert [n for n, _, _ in seen] == [1, 2, 3, 4, 5, 6]
+    assert all(b > a for (_, a, _), (_, b, _) in zip(seen, seen[1:]))  # each call follows a stored ranking
+    assert [list(tags) for _, _, tags in seen] == [run.user_tags] * 3 + [run.final_tags] * 3
+
+
 def test_an_expanded_library_adds_a_new_user_tag(fake):
     run = tiny("premium-embed", fake, setup="2/8", n_interactions=4, expand_at=2, expand_to="3/12")
     new = run.ever_liked[-1]
