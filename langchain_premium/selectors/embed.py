@@ -33,6 +33,8 @@ from langchain_premium.selectors.sets import (
     random_subset,
     sample_by_probability,
     softmax,
+    stalest_first,
+    swap_in,
     swap_one,
     to_tag_set,
     top_k,
@@ -82,6 +84,9 @@ class EmbedState:
     topics: list[str] = field(default_factory=list)
     #: The posterior over which k tags are the user's (``max_hypotheses``; None when off).
     belief: Optional[SubsetBelief] = None
+    #: For each of ``tags``, the user's ranking (counted from their first) that last showed it;
+    #: -1: none did. Empty in states saved before it was kept (every tag then counts as unshown).
+    last_shown: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +106,12 @@ class EmbedState:
             if i is not None:
                 bias[j], precision[j] = self.bias[i], self.precision[i]
         return bias, precision
+
+    def last_shown_of(self, tags: Sequence[str]) -> np.ndarray:
+        """For each of ``tags`` the ranking that last showed it, or -1 when none did."""
+        known = len(self.last_shown) == len(self.tags)
+        return np.fromiter((self.last_shown[self._index[t]] if known and t in self._index else -1 for t in tags),
+                           dtype=np.int64, count=len(tags))
 
 
 class EmbedSelector(BaseSelector):
@@ -223,6 +234,16 @@ class EmbedSelector(BaseSelector):
             answer may miss a tag it was asked for, or read like a tag it was not, and the tag
             sets alone mistake that for the user's taste. Needs ``coverage``; rankings stored
             without vectors are weighed by their tags.
+        sweep_when_sure: once the belief is sure of k tags (each at least 0.9), one
+            exploration set of each exploring query (all of them, once nothing is left to ask)
+            is the best set with one of its tags swapped for the library tag shown longest ago
+            (ties in random order): every tag is shown again within about n / (m - 1)
+            rankings, and each of the best set's tags keeps being tested, even while
+            near-synonyms of a liked tag keep the belief asking about them. A change of taste
+            that the old best set's near-synonyms hide is then seen within a few dozen rankings
+            (Figure 3: 95 of 96 users back 30 rankings after the change, against 92; see
+            docs/learner-log.md). ``False``: those sets are the informative ones, and once
+            nothing is left to ask, the best set with a tag swapped for a random other.
 
     Example:
         >>> selector = EmbedSelector(exploration="random")  # the paper's exploration
@@ -259,7 +280,9 @@ class EmbedSelector(BaseSelector):
         search_after_change: bool = True,
         change_rate: float = 0.005,
         read_answers: bool = True,
+        sweep_when_sure: bool = True,
     ) -> None:
+        self.sweep_when_sure = sweep_when_sure
         self.change_rate = change_rate
         self.read_answers = read_answers
         self.keep_weight = keep_weight
@@ -350,6 +373,7 @@ class EmbedSelector(BaseSelector):
             belief_marginals=belief.marginals.astype(np.float32) if belief else np.zeros(0, np.float32),
             belief_samples=belief.samples.astype(np.int16) if belief else np.zeros((0, 0), np.int16),
             belief_scales=belief.sample_scales.astype(np.float32) if belief else np.zeros(0, np.float32),
+            last_shown=state.last_shown.astype(np.int32),
         )
         return buffer.getvalue()
 
@@ -366,6 +390,8 @@ class EmbedSelector(BaseSelector):
                 # ... and no belief over the user's set (nor do states of a selector without one).
                 for key in ("belief_tags", "belief_marginals", "belief_samples", "belief_scales"):
                     arrays[key] = data[key] if key in data.files else np.zeros(0)
+                # ... and no record of when each tag was last shown.
+                arrays["last_shown"] = data["last_shown"] if "last_shown" in data.files else np.zeros(0, np.int32)
         except Exception as exc:  # any decoding failure means the blob is not a state we wrote
             raise CorruptStateError(f"the stored PREMIUM-Embed state cannot be read: {exc}") from exc
         if not isinstance(meta, dict):
@@ -384,6 +410,8 @@ class EmbedSelector(BaseSelector):
             raise CorruptStateError(f"the stored PREMIUM-Embed state is inconsistent: shapes {shapes}")
         if arrays["draws"].size and arrays["draws"].shape[1:] != arrays["draw_tags"].shape:
             raise CorruptStateError("the stored PREMIUM-Embed exploration draws do not match their tags")
+        if arrays["last_shown"].size and arrays["last_shown"].shape != (n,):
+            raise CorruptStateError("the stored PREMIUM-Embed record of when tags were shown does not match its tags")
         belief = None
         if arrays["belief_tags"].size:
             n_belief, samples = len(arrays["belief_tags"]), arrays["belief_samples"]
@@ -410,6 +438,7 @@ class EmbedSelector(BaseSelector):
                 draws=arrays["draws"],
                 topics=[str(t) for t in arrays["topics"]],
                 belief=belief,
+                last_shown=arrays["last_shown"].astype(np.int32),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptStateError(f"the stored PREMIUM-Embed state has bad metadata: {exc!r}") from exc
@@ -560,18 +589,29 @@ class EmbedSelector(BaseSelector):
             shown = [tuple(local[int(t)] for t in subset) for subset in own]
             # A belief sure of its answer has nothing to ask (whatever the user's rankings beyond
             # their k tags say). The rest of the exploration then duels the best set against itself
-            # with one tag swapped for a random other: each of its tags keeps being tested, so a
-            # change of taste shows within a ranking or two (the dropped tag stops winning its duel;
-            # against random sets the best set keeps winning on the tag that stayed), and the other
-            # tags are still screened, one per duel.
+            # with one tag swapped for another: each of its tags keeps being tested, so a change of
+            # taste shows within a ranking or two (the dropped tag stops winning its duel; against
+            # random sets the best set keeps winning on the tag that stayed), and the other tags
+            # are screened, one per duel: the one shown longest ago first (``sweep_when_sure``).
+            # Sure of k tags, one duel is the sweep's even while it still asks: near-synonyms of a
+            # liked tag can keep that question open for dozens of rankings.
+            sweeping = belief is not None and self.sweep_when_sure and len(_at_least(belief, _SURE)) >= k
             chosen = informative_sets(tag_draws, shown,
                                       candidate_sets(tag_draws, greedy, upper[pool], k, self.n_challengers),
-                                      n_explore, set_utility, min_information=0.0 if belief is None else _NOTHING_TO_LEARN)
+                                      n_explore - sweeping, set_utility,
+                                      min_information=0.0 if belief is None else _NOTHING_TO_LEARN)
             explored = [tuple(sorted(int(pool[i]) for i in subset)) for subset in chosen]
+            best = own[0] if own else fallback[0]
+            newcomers: list[int] = []  # the sweep's order, drawn when first needed
+
             def rest() -> tuple[int, ...]:
                 if belief is None:
                     return random_subset(ordinary, k, rng)
-                return swap_one(own[0] if own else fallback[0], ordinary, rng)
+                if not self.sweep_when_sure:
+                    return swap_one(best, ordinary, rng)
+                if not newcomers:
+                    newcomers.extend(reversed(stalest_first(state.last_shown_of(all_tags[:ordinary]), best, rng)))
+                return swap_in(best, newcomers.pop(), rng)
 
             explored += fill_distinct(own + explored, rest, n_explore - len(explored), fallback)
             styles = []
@@ -783,6 +823,7 @@ class EmbedSelector(BaseSelector):
             draws=draws,
             topics=topics,
             belief=belief,
+            last_shown=_last_shown(pairs, index),
         )
 
     def _fit_belief(
@@ -866,6 +907,19 @@ class EmbedSelector(BaseSelector):
         noise = rng.standard_normal((len(active), self.n_draws))
         draws = np.linalg.solve(lower.T, noise).T
         return [universe[i] for i in active], draws.astype(np.float16)
+
+
+def _last_shown(pairs: Sequence[PreferencePair], index: dict[str, int]) -> np.ndarray:
+    """For each tag of ``index``, the ranking (by order of ``pairs``, oldest first) that last
+    showed it in a ranked answer; -1 when none did."""
+    shown = np.full(len(index), -1, dtype=np.int32)
+    rankings: dict[str, int] = {}
+    for pair in pairs:
+        when = rankings.setdefault(pair.run_id, len(rankings))
+        for tag in pair.winner.tags + pair.loser.tags:
+            if tag in index:
+                shown[index[tag]] = when
+    return shown
 
 
 def _at_least(belief: SubsetBelief, probability: float) -> np.ndarray:

@@ -60,6 +60,35 @@ def swap_one(subset: Sequence[int], n: int, rng: np.random.Generator) -> tuple[i
     return tuple(sorted(kept))
 
 
+def swap_in(subset: Sequence[int], newcomer: int, rng: np.random.Generator) -> tuple[int, ...]:
+    """``subset`` with one of its indices, drawn uniformly, replaced by ``newcomer``.
+
+    Example:
+        >>> swapped = swap_in((0, 1, 2), 7, np.random.default_rng(0))
+        >>> 7 in swapped, len(set(swapped) & {0, 1, 2})
+        (True, 2)
+    """
+    if newcomer in subset:
+        raise ValueError(f"cannot swap in {newcomer}: it is already in the set {tuple(subset)}")
+    kept = list(subset)
+    kept[int(rng.integers(len(kept)))] = int(newcomer)
+    return tuple(sorted(kept))
+
+
+def stalest_first(last_shown: np.ndarray, exclude: Iterable[int], rng: np.random.Generator) -> list[int]:
+    """Indices of ``last_shown`` (when each was last shown; -1: never) outside ``exclude``, the
+    one shown longest ago first, ties in random order.
+
+    Example:
+        >>> stalest_first(np.array([5, -1, 3, 9]), exclude=[3], rng=np.random.default_rng(0))
+        [1, 2, 0]
+    """
+    excluded = set(int(i) for i in exclude)
+    order = rng.permutation(len(last_shown))  # random among equals: a stable sort keeps it
+    order = order[np.argsort(np.asarray(last_shown)[order], kind="stable")]
+    return [int(i) for i in order if int(i) not in excluded]
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Numerically stable softmax of a 1-d array."""
     shifted = np.exp(scores - scores.max())

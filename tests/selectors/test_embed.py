@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import numpy as np
@@ -265,6 +266,16 @@ def test_rankings_of_the_older_set_size_do_not_count_against_added_tags(cache):
     assert marginals["Bread making"] == pytest.approx(marginals["Origami"], rel=0.1)  # 0.30 vs 0.60 if they counted
 
 
+def sure_of(learned, tags):
+    """``learned`` with a belief certain that ``tags`` are the user's."""
+    belief = learned.belief
+    users = sorted(belief.tags.index(t) for t in tags)
+    return replace(learned, belief=replace(
+        belief, samples=np.tile(np.array(users, dtype=np.int16), (len(belief.samples), 1)),
+        sample_scales=np.full(len(belief.samples), 8.0, dtype=np.float32),
+        marginals=np.isin(np.arange(len(belief.tags)), users).astype(np.float32)))
+
+
 def test_a_sure_belief_keeps_testing_each_of_its_tags(cache):
     """With nothing left to ask, exploration duels the best set against itself with one tag
     swapped, so a tag the user drops stops winning at once (random sets would lose to the tag
@@ -273,13 +284,8 @@ def test_a_sure_belief_keeps_testing_each_of_its_tags(cache):
     selector = EmbedSelector()
     learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 12),
                              library, cache, np.random.default_rng(0))
-    belief = learned.belief
     # Every sampled hypothesis agrees: no ranking is expected to teach anything.
-    users = sorted(belief.tags.index(t) for t in ("Jazz", "Sailing"))
-    sure = replace(belief, samples=np.tile(np.array(users, dtype=np.int16), (len(belief.samples), 1)),
-                   sample_scales=np.full(len(belief.samples), 8.0, dtype=np.float32),
-                   marginals=np.isin(np.arange(len(belief.tags)), users).astype(np.float32))
-    learned = replace(learned, belief=sure)
+    learned = sure_of(learned, ("Jazz", "Sailing"))
     swapped_out = set()
     for seed in range(6):
         best, *explored = selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
@@ -289,6 +295,94 @@ def test_a_sure_belief_keeps_testing_each_of_its_tags(cache):
             assert len(set(tag_set.tags) & {"Jazz", "Sailing"}) == 1, tag_set.tags
             swapped_out |= {"Jazz", "Sailing"} - set(tag_set.tags)
     assert swapped_out == {"Jazz", "Sailing"}  # each of the believed tags is put to the test
+
+
+def test_learning_records_the_ranking_that_last_showed_each_tag(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    query = cache.matrix(["a query"])[0]
+
+    def pair(run, winner, loser):
+        return PreferencePair(run_id=run, user_id="u", winner=TagSet(tags=winner), loser=TagSet(tags=loser),
+                              query_embedding=query)
+
+    pairs = [pair("first", ("Jazz", "Baking"), ("Chess", "Poetry")),
+             pair("second", ("Jazz", "Sailing"), ("Baking", "Cycling")),
+             pair("second", ("Jazz", "Sailing"), ("Chess", "Cycling"))]
+    learned = selector.learn(selector.initial_state(library), pairs, library, cache, np.random.default_rng(0))
+    shown = dict(zip(TAGS, learned.last_shown_of(TAGS)))
+    assert shown == {"Jazz": 1, "Sailing": 1, "Baking": 1, "Cycling": 1, "Chess": 1, "Poetry": 0,
+                     "Astronomy": -1, "Tax law": -1}
+    back = selector.loads(selector.dumps(learned), library)
+    assert dict(zip(TAGS, back.last_shown_of(TAGS))) == shown
+    with pytest.raises(CorruptStateError, match="when tags were shown"):
+        selector.loads(selector.dumps(replace(learned, last_shown=learned.last_shown[:3])), library)
+
+
+def test_a_state_saved_before_the_record_of_shown_tags_counts_every_tag_unshown(cache):
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector()
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 4),
+                             library, cache, np.random.default_rng(0))
+    with np.load(io.BytesIO(selector.dumps(learned))) as data:
+        arrays = {key: data[key] for key in data.files if key != "last_shown"}
+    old = io.BytesIO()
+    np.savez_compressed(old, **arrays)
+    back = selector.loads(old.getvalue(), library)
+    assert list(back.last_shown_of(TAGS)) == [-1] * len(TAGS)
+    assert selector.select(back, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("sweep", [True, False])
+def test_a_sure_belief_duels_the_tags_shown_longest_ago_first(cache, sweep):
+    """A liked tag that a change of taste brought in is shown within about n / (m - 1) rankings,
+    not whenever a random draw picks it."""
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector(sweep_when_sure=sweep)
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 12),
+                             library, cache, np.random.default_rng(0))
+    learned = sure_of(learned, ("Jazz", "Sailing"))
+    # Every tag was shown by the last ranking but Poetry (never) and Chess (the first ranking).
+    when = {t: 11 for t in TAGS} | {"Poetry": -1, "Chess": 0}
+    learned = replace(learned, last_shown=np.array([when.get(t, 11) for t in learned.tags], dtype=np.int32))
+    brought_in = []
+    for seed in range(6):
+        best, *explored = selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                                          rng=np.random.default_rng(seed))
+        assert set(best.tags) == {"Jazz", "Sailing"}
+        brought_in.append(sorted(t for s in explored for t in set(s.tags) - {"Jazz", "Sailing"}))
+    if sweep:
+        assert brought_in == [["Chess", "Poetry"]] * 6
+    else:  # random newcomers
+        assert any(tags != ["Chess", "Poetry"] for tags in brought_in)
+
+
+@pytest.mark.parametrize("sweep", [True, False])
+def test_a_sure_belief_still_asking_keeps_one_duel_for_the_sweep(cache, sweep):
+    """Near-synonyms can keep a sure belief asking about them for dozens of rankings; one duel of
+    each query still brings in the tag shown longest ago."""
+    library = TagLibrary(TAGS)
+    selector = EmbedSelector(sweep_when_sure=sweep)
+    learned = selector.learn(selector.initial_state(library), ranked_sets({"Jazz", "Sailing"}, library, cache, 12),
+                             library, cache, np.random.default_rng(0))
+    belief = sure_of(learned, ("Jazz", "Sailing")).belief
+    # One sampled hypothesis in twenty has Chess for Sailing: Jazz 1.0, Sailing 0.95, Chess 0.05.
+    samples = belief.samples.copy()
+    samples[::20] = sorted(belief.tags.index(t) for t in ("Jazz", "Chess"))
+    marginals = belief.marginals.copy()
+    marginals[belief.tags.index("Sailing")], marginals[belief.tags.index("Chess")] = 0.95, 0.05
+    learned = replace(learned, belief=replace(belief, samples=samples, marginals=marginals))
+    when = {t: 11 for t in TAGS} | {"Poetry": -1}
+    learned = replace(learned, last_shown=np.array([when.get(t, 11) for t in learned.tags], dtype=np.int32))
+    with_poetry = 0
+    for seed in range(6):
+        best, *explored = selector.select(learned, context(library, cache), k=2, m=3, n_explore=2, explore=True,
+                                          rng=np.random.default_rng(seed))
+        assert set(best.tags) == {"Jazz", "Sailing"}
+        assert any("Chess" in s.tags for s in explored)  # the belief's question is still asked
+        with_poetry += any("Poetry" in s.tags for s in explored)
+    assert with_poetry == 6 if sweep else with_poetry < 6
 
 
 def test_the_belief_round_trips_and_a_damaged_one_is_refused(cache):

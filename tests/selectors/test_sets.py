@@ -3,7 +3,14 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from langchain_premium.selectors.sets import best_sets, fill_distinct, random_subset, swap_one
+from langchain_premium.selectors.sets import (
+    best_sets,
+    fill_distinct,
+    random_subset,
+    stalest_first,
+    swap_in,
+    swap_one,
+)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -42,3 +49,25 @@ def test_swap_one_replaces_exactly_one_tag_with_one_outside_the_set():
 def test_swap_one_refuses_a_set_with_nothing_to_swap(subset, n):
     with pytest.raises(ValueError, match="cannot swap"):
         swap_one(subset, n, np.random.default_rng(0))
+
+
+def test_stalest_first_orders_by_when_last_shown_and_shuffles_only_ties():
+    last_shown = np.array([4, -1, 2, -1, 7, 2])
+    firsts = set()
+    for seed in range(20):
+        order = stalest_first(last_shown, exclude=[4], rng=np.random.default_rng(seed))
+        assert sorted(order) == [0, 1, 2, 3, 5]  # every index but the excluded one, once
+        assert [last_shown[i] for i in order] == [-1, -1, 2, 2, 4]
+        firsts.add(order[0])
+    assert firsts == {1, 3}  # the two never shown come first in either order
+
+
+def test_swap_in_puts_the_newcomer_in_place_of_one_tag():
+    outs = set()
+    for seed in range(20):
+        swapped = swap_in((0, 1, 2), 5, np.random.default_rng(seed))
+        assert 5 in swapped and len(set(swapped) & {0, 1, 2}) == 2
+        outs |= {0, 1, 2} - set(swapped)
+    assert outs == {0, 1, 2}
+    with pytest.raises(ValueError, match="already in the set"):
+        swap_in((0, 1, 2), 1, np.random.default_rng(0))
