@@ -224,8 +224,14 @@ class EmbedSelector(BaseSelector):
             three tags change is 91.7% against 83.3% without either (Figure 3, 48 users paired;
             see docs/learner-log.md).
         change_rate: the prior probability that the user's taste changed before any one of
-            their latest 30 rankings (0: it never changes). Default 0.5%: 1% followed Figure 3's
-            change sooner but cost users whose taste had not changed (see docs/learner-log.md).
+            their latest ``change_horizon`` rankings (0: it never changes). Default 0.5%: 1%
+            followed Figure 3's change sooner but cost users whose taste had not changed (see
+            docs/learner-log.md).
+        change_horizon: how many of the latest rankings a change of taste may precede: the
+            latest 30 one by one, older ones in blocks of 10
+            (:func:`~.hypotheses.change_starts`). A change older than the horizon is read as one
+            within it. 30: only the latest 30, one by one (a change older than that is read as a
+            recent one, and the set after it from the latest rankings alone).
         read_answers: the belief weighs each ranking by what the ranked answers said, not only
             by the tags that asked for them: an answer's relevance to a candidate tag is its
             closest sentence's cosine with it, rescaled as ``coverage`` rescales tag similarity
@@ -279,11 +285,13 @@ class EmbedSelector(BaseSelector):
         keep_weight: float = 10.0,
         search_after_change: bool = True,
         change_rate: float = 0.005,
+        change_horizon: int = 100,
         read_answers: bool = True,
         sweep_when_sure: bool = True,
     ) -> None:
         self.sweep_when_sure = sweep_when_sure
         self.change_rate = change_rate
+        self.change_horizon = change_horizon
         self.read_answers = read_answers
         self.keep_weight = keep_weight
         self.search_after_change = search_after_change
@@ -316,9 +324,11 @@ class EmbedSelector(BaseSelector):
             raise ValueError(f"unshown_pool must be a number of tags >= 0, got {unshown_pool!r}")
         if max_hypotheses is not None and max_hypotheses < 1:
             raise ValueError(f"max_hypotheses must be a positive number of tag sets or None, got {max_hypotheses!r}")
-        if not 0.0 <= change_rate < 1.0 / 30:
-            raise ValueError(f"change_rate must be in [0, 1/30) (a prior for each of 30 rankings), "
-                             f"got {change_rate!r}")
+        if not isinstance(change_horizon, int) or change_horizon < 30:
+            raise ValueError(f"change_horizon must be a number of rankings >= 30, got {change_horizon!r}")
+        if not 0.0 <= change_rate < 1.0 / change_horizon:
+            raise ValueError(f"change_rate must be in [0, 1/{change_horizon}) (a prior for each of the "
+                             f"change_horizon = {change_horizon} latest rankings), got {change_rate!r}")
         if not keep_weight > 0:
             raise ValueError(f"keep_weight must be a positive prior weight, got {keep_weight!r}")
         if not len(preference_scales) or min(preference_scales) <= 0:
@@ -881,6 +891,7 @@ class EmbedSelector(BaseSelector):
         said = partial(answer_relevance, tag_vectors=matrix[best], floor=self.coverage) if self.reads_answers else None
         belief = fit_subset_belief(replay, candidates, cover, index, k, scales=self.preference_scales,
                                    keep_weight=self.keep_weight, change_rate=self.change_rate,
+                                   change_horizon=self.change_horizon,
                                    n_samples=max(self.n_draws, 32), exempt=exempt, hypotheses=hypotheses,
                                    said=said, rng=rng)
         return replace(belief, library_key=_library_key(library), grown=bool(older.any()))

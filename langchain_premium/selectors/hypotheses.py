@@ -12,8 +12,8 @@ import numpy as np
 
 from langchain_premium.records import PreferencePair
 
-__all__ = ["DEFAULT_SCALES", "SubsetBelief", "candidate_count", "choice_groups", "fit_subset_belief",
-           "kept_log_prior", "pair_gain", "ranking_log_likelihood", "subsets_with_one_more"]
+__all__ = ["DEFAULT_SCALES", "SubsetBelief", "candidate_count", "change_starts", "choice_groups",
+           "fit_subset_belief", "kept_log_prior", "pair_gain", "ranking_log_likelihood", "subsets_with_one_more"]
 
 #: How strongly a user prefers an answer that covers one more of their tags, in logits of the
 #: ranking model. The belief averages over these, each weighted by how well it explains the
@@ -195,6 +195,24 @@ def kept_log_prior(before: np.ndarray, hypotheses: np.ndarray, n_candidates: int
     return log_prior - top - np.log(np.exp(log_prior - top).mean(axis=1, keepdims=True))
 
 
+def change_starts(n_rankings: int, window: int, horizon: int, step: int) -> np.ndarray:
+    """The rankings (0-based, ascending) before which the belief lets the user's taste change:
+    each of the latest ``window`` one by one, and every ``step``-th one before those, counted back
+    from the window, as far as ``horizon`` rankings back. A coarse start stands for the rankings up
+    to the next start: a change among them is read as one before the first.
+
+    Example:
+        >>> starts = change_starts(100, 30, 60, 10)  # 40, 50, 60, then 70 to 99 one by one
+        >>> starts[:5].tolist(), len(starts)
+        ([40, 50, 60, 70, 71], 33)
+        >>> change_starts(5, 30, 100, 10).tolist()  # fewer rankings than the window: before each but the first
+        [1, 2, 3, 4]
+    """
+    fine = max(1, n_rankings - window)
+    coarse = range(fine - step, max(1, n_rankings - horizon) - 1, -step)
+    return np.array(sorted(coarse) + list(range(fine, n_rankings)), dtype=np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class SubsetBelief:
     """What the rankings say about which k of ``tags`` the user likes.
@@ -238,6 +256,8 @@ def fit_subset_belief(
     *,
     scales: Sequence[float] = DEFAULT_SCALES,
     change_window: int = 30,
+    change_horizon: int = 100,
+    change_step: int = 10,
     change_rate: float = 0.005,
     keep_weight: float = 1.0,
     n_samples: int = 64,
@@ -250,13 +270,15 @@ def fit_subset_belief(
     equally likely a priori), given the rankings behind ``pairs``, allowing for one change of
     taste.
 
-    The user's set may have changed before any of the last ``change_window`` rankings, each with
-    prior probability ``change_rate``: the rankings before a change are then explained by a set of
-    their own, and the set after it is likelier the more it keeps of what they say the user liked
-    (``keep_weight``, :func:`kept_log_prior`). Each possible change is weighed by its evidence
-    (both segments' marginal likelihoods), so a user whose taste never changed keeps every ranking
-    at full weight, and one whose taste changed is followed within a few rankings once the old set
-    stops explaining them.
+    The user's set may have changed once within the last ``change_horizon`` rankings, with prior
+    probability ``change_rate`` before each of them: the latest ``change_window`` one by one, older
+    ones in blocks of ``change_step`` (:func:`change_starts`), so a change long past is still placed
+    near where it happened rather than read as a recent one. The rankings before a change are
+    then explained by a set of their own, and the set after it is likelier the more it keeps of
+    what they say the user liked (``keep_weight``, :func:`kept_log_prior`). Each possible change
+    is weighed by its evidence (both segments' marginal likelihoods), so a user whose taste never
+    changed keeps every ranking at full weight, and one whose taste changed is followed within a
+    few rankings once the old set stops explaining them.
 
     Args:
         pairs: the stored preferences, oldest first (pairs of one ranking share a ``run_id``).
@@ -267,8 +289,11 @@ def fit_subset_belief(
         index: tag -> row of ``cover``, for every ordinary tag in ``pairs``.
         k: the size of the user's set.
         scales: candidate utility scales, averaged over by their posterior weight.
-        change_window: how many of the latest rankings a change may precede.
-        change_rate: prior probability of a change before each of them.
+        change_window: how many of the latest rankings a change may precede, one by one.
+        change_horizon: how many of the latest rankings a change may precede at all (at least
+            ``change_window``; equal to it, no coarse blocks).
+        change_step: the size of the blocks before the window.
+        change_rate: prior probability of a change before each ranking within the horizon.
         keep_weight: after a change, how many times likelier a priori each tag the user liked
             before it is than any other to still be one of theirs (1: the new set is drawn afresh
             from the sets other than the one before it).
@@ -288,8 +313,11 @@ def fit_subset_belief(
         raise ValueError(f"k must be between 1 and the {len(candidates)} candidates, got {k}")
     if not keep_weight > 0:
         raise ValueError(f"keep_weight must be a positive prior weight, got {keep_weight!r}")
-    if not 0.0 <= change_rate * change_window < 1.0:
-        raise ValueError(f"change_rate * change_window must be in [0, 1), got {change_rate} * {change_window}")
+    if not 1 <= change_window <= change_horizon or change_step < 1:
+        raise ValueError(f"need 1 <= change_window <= change_horizon and change_step >= 1, got "
+                         f"{change_window}, {change_horizon} and {change_step}")
+    if not 0.0 <= change_rate * change_horizon < 1.0:
+        raise ValueError(f"change_rate * change_horizon must be in [0, 1), got {change_rate} * {change_horizon}")
 
     # Two readings of a ranking, each equally likely a priori and weighed like the scales: by
     # the tags that asked for the answers, or by what the answers said (where stored). Reading
@@ -304,11 +332,11 @@ def fit_subset_belief(
                              f"{gains[0].shape}, got {np.shape(exempt)}")
         gains = [np.where(exempt, 0.0, g) for g in gains]
     groups = choice_groups(pairs)
-    # Segments: everything up to the window, then each of its rankings alone.
+    # Segments: the rankings before the first possible change, then those from each start on.
     runs = {run: r for r, run in enumerate(dict.fromkeys(p.run_id for p in pairs))}
-    n_segments = min(len(runs), change_window + 1)
-    first = len(runs) - n_segments
-    segment = np.array([max(0, runs[pairs[g[0]].run_id] - first) for g in groups])
+    starts = change_starts(len(runs), change_window, change_horizon, change_step)
+    n_segments = len(starts) + 1
+    segment = np.searchsorted(starts, [runs[pairs[g[0]].run_id] for g in groups], side="right")
     if hypotheses is None:
         hypotheses = _subsets(len(candidates), k)
     elif hypotheses.ndim != 2 or hypotheses.shape[1] != k or hypotheses.min() < 0 \
@@ -338,8 +366,12 @@ def fit_subset_belief(
     mass = relative.sum(axis=1)
     log_after = top[:, 0] + np.log(mass / after.shape[1])
 
-    log_prior = np.full(n_segments, np.log(change_rate) if change_rate else -np.inf)
-    log_prior[0] = np.log1p(-change_rate * (n_segments - 1))
+    # A start's prior counts the rankings it stands for (one within the window, a block before).
+    spans = np.diff(starts, append=len(runs))
+    log_prior = np.full(n_segments, -np.inf)
+    if change_rate:
+        log_prior[1:] = np.log(change_rate * spans)
+    log_prior[0] = np.log1p(-change_rate * spans.sum())
     log_weight = log_prior + log_after + log_before
     weight = np.exp(log_weight - log_weight.max())
     weight /= weight.sum()

@@ -138,6 +138,11 @@ def test_invalid_options_are_refused():
         EmbedSelector(keep_weight=-1.0)
     with pytest.raises(ValueError, match="change_rate"):
         EmbedSelector(change_rate=0.05)
+    with pytest.raises(ValueError, match=r"change_rate must be in \[0, 1/100\)"):
+        EmbedSelector(change_rate=0.02)  # allowed with the window alone, not over 100 rankings
+    EmbedSelector(change_rate=0.02, change_horizon=30)
+    with pytest.raises(ValueError, match="change_horizon"):
+        EmbedSelector(change_horizon=20)
 
 
 def test_informative_exploration_explores_styles_too(cache):

@@ -188,6 +188,37 @@ def test_a_change_of_taste_is_followed_and_a_steady_one_keeps_every_ranking():
     assert {stubborn.tags[i] for i in np.argsort(-stubborn.marginals)[:2]} != {"t6", "t7"}
 
 
+def test_a_change_older_than_the_window_is_still_placed_where_it_happened():
+    """The user liked t1 and t2, then t1 and t6: ten rankings show t6 beating t2, then thirty
+    show only that t1 is liked. With the window alone (the latest 30 rankings) the change has no
+    place to go; within the horizon a block starts where it happened, and the set after it is
+    read from all forty rankings since."""
+    tags = [f"t{i}" for i in range(10)]
+    index = {t: i for i, t in enumerate(tags)}
+    rng = np.random.default_rng(5)
+    others = ["t3", "t4", "t5", "t8", "t9"]
+    old = noiseless_rankings({"t1", "t2"}, tags, 20, 0, "a")
+    swap = [p for r in range(10) for p in ranking_pairs(f"b{r}", [("t6", str(rng.choice(others))),
+                                                                   ("t2", str(rng.choice(others)))])]
+    since = []
+    for r in range(30):
+        a, b, c = (str(t) for t in rng.choice(others, 3, replace=False))
+        since += ranking_pairs(f"c{r}", [("t1", a), (b, c)])
+
+    def fit(horizon):
+        return fit_subset_belief(old + swap + since, tags, np.eye(10), index, 2, scales=(4.0,), keep_weight=10.0,
+                                 change_horizon=horizon, rng=np.random.default_rng(0))
+
+    placed, window_only = fit(100), fit(30)
+    assert placed.change_probability > 0.99 > 0.5 > window_only.change_probability
+    assert placed.marginals[index["t1"]] > 0.99 and placed.marginals[index["t6"]] > 0.99
+    with pytest.raises(ValueError, match="change_window <= change_horizon"):
+        fit(20)
+    with pytest.raises(ValueError, match="change_rate \\* change_horizon"):
+        fit_subset_belief(old, tags, np.eye(10), index, 2, change_rate=0.02, change_horizon=50,
+                          rng=np.random.default_rng(0))
+
+
 def test_after_a_change_the_tags_liked_before_stay_likely_unless_the_rankings_drop_them():
     """The user liked t1 and t2, then t1 and t6: the new rankings show t6 beating t2 and never
     show t1. With a keep weight the new set keeps t1; drawn afresh, t1 is one tag among many."""
@@ -208,18 +239,25 @@ def test_after_a_change_the_tags_liked_before_stay_likely_unless_the_rankings_dr
     assert kept.marginals[index["t2"]] < 0.05  # it lost every ranking since
 
 
-@pytest.mark.parametrize("keep_weight", [1.0, 6.0])
-def test_the_change_point_posterior_matches_a_plain_enumeration(keep_weight):
-    # Six noisy rankings of 2-tag sets; the user's set may change before any of the last three,
-    # and the set after a change keeps the tags liked before it with ``keep_weight``.
+@pytest.mark.parametrize("keep_weight, horizon, starts", [
+    (1.0, 3, [5, 6, 7]),  # the last three rankings, one by one
+    (6.0, 3, [5, 6, 7]),
+    (6.0, 7, [1, 3, 5, 6, 7]),  # and blocks of two before them: 1-2 and 3-4
+    (6.0, 6, [3, 5, 6, 7]),  # ranking 1 is beyond the horizon: no block starts there
+])
+def test_the_change_point_posterior_matches_a_plain_enumeration(keep_weight, horizon, starts):
+    # Eight noisy rankings of 2-tag sets; the user's set may change before any of the last three,
+    # or before a block of two older ones within the horizon; the set after a change keeps the
+    # tags liked before it with ``keep_weight``.
     tags = [f"t{i}" for i in range(5)]
     index = {t: i for i, t in enumerate(tags)}
     rng = np.random.default_rng(3)
-    rankings = [[tuple(rng.choice(tags, 2, replace=False)) for _ in range(3)] for _ in range(6)]
+    rankings = [[tuple(rng.choice(tags, 2, replace=False)) for _ in range(3)] for _ in range(8)]
     pairs = [p for r, ranked in enumerate(rankings) for p in ranking_pairs(f"r{r}", ranked)]
     scales, rate, window = (1.0, 4.0), 0.05, 3
     belief = fit_subset_belief(pairs, tags, np.eye(5), index, 2, scales=scales, change_rate=rate,
-                               change_window=window, keep_weight=keep_weight, rng=np.random.default_rng(0))
+                               change_window=window, change_horizon=horizon, change_step=2,
+                               keep_weight=keep_weight, rng=np.random.default_rng(0))
 
     def log_lik(ranked, user, scale):  # Plackett-Luce: the best of the rest, choice by choice
         utility = [scale * len(user & set(s)) for s in ranked]
@@ -231,9 +269,10 @@ def test_the_change_point_posterior_matches_a_plain_enumeration(keep_weight):
         return {(s, i): np.exp(sum(log_lik(r, h, s) for r in segment))
                 for s in scales for i, h in enumerate(hypotheses)}
 
-    # A change before ranking 6 - j (j = 1..3), or none (j = 0).
-    starts = [0, 3, 4, 5]
-    prior = [1 - rate * window, rate, rate, rate]
+    # No change (start 0), or one before each start; a start stands for the rankings up to the next.
+    spans = np.diff(starts + [8])
+    prior = [1 - rate * spans.sum()] + [rate * n for n in spans]
+    starts = [0] + starts
     weights, posteriors = [], []
     for start, p in zip(starts, prior):
         after = likelihoods(rankings[start:])
