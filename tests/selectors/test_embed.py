@@ -185,6 +185,24 @@ def test_a_half_life_follows_a_change_of_taste(cache):
     assert steady.belief.change_probability < 0.1
 
 
+def test_the_belief_places_changes_within_the_selectors_horizon(cache, monkeypatch):
+    from langchain_premium.selectors import embed
+
+    original, horizons = embed.fit_subset_belief, []
+
+    def recording(*args, **kwargs):
+        horizons.append(kwargs.get("change_horizon"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(embed, "fit_subset_belief", recording)
+    library = TagLibrary(TAGS)
+    for horizon in (100, 30):
+        selector = EmbedSelector(change_horizon=horizon)
+        selector.learn(selector.initial_state(library), pairs_preferring("Chess", library, cache, 5), library, cache,
+                       np.random.default_rng(0))
+    assert horizons == [100, 30]
+
+
 def test_informative_exploration_on_a_large_library_stays_valid(cache):
     library = TagLibrary([f"Topic {i}" for i in range(300)])
     selector = EmbedSelector(pool_size=16)
