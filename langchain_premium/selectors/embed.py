@@ -51,6 +51,9 @@ _NOTHING_TO_LEARN = 0.01
 #: A belief this sure of a tag (its marginal) counts it as one of the user's (the searches after a
 #: growth and after a change).
 _SURE = 0.9
+#: After a change of taste, the search gives way to duels once the likeliest r + 1 of the tags the
+#: belief is unsure of hold this share of the r tags it misses (``duel_when_torn``).
+_TORN = 0.9
 #: After a growth, the belief weighs every library tag as the k-th with its k - 1 likeliest tags
 #: while each has at least this probability (not ``_SURE``: a dip below that would drop the new
 #: tag from the belief until it was sure again).
@@ -223,6 +226,15 @@ class EmbedSelector(BaseSelector):
             (:func:`~.design.search_sets`). With ``keep_weight``, Acc@1 30 rankings after two of
             three tags change is 91.7% against 83.3% without either (Figure 3, 48 users paired;
             see docs/learner-log.md).
+        duel_when_torn: the search after a change gives way to the usual design (the best set,
+            and sets dueling its tags against their rivals) once the belief is torn rather than
+            looking: the likeliest r + 1 of the tags it is unsure of hold at least 90% of the r
+            it misses. A search leaves out the tags it is sure of and screens new ones, so
+            between near-synonyms (Fashion modeling or Fashion photography) each ranking sets
+            them beside unrelated tags and tells them apart slowly; a duel of the best set
+            against the same set with the rival tells them apart directly (Figure 3: the
+            bench's 48 users all back 30 rankings after the change, against 47; see
+            docs/learner-log.md). After a growth the search is unchanged.
         change_rate: the prior probability that the user's taste changed before any one of
             their latest ``change_horizon`` rankings (0: it never changes). Default 0.5%: 1%
             followed Figure 3's change sooner but cost users whose taste had not changed (see
@@ -284,6 +296,7 @@ class EmbedSelector(BaseSelector):
         search_after_growth: bool = True,
         keep_weight: float = 10.0,
         search_after_change: bool = True,
+        duel_when_torn: bool = True,
         change_rate: float = 0.005,
         change_horizon: int = 100,
         read_answers: bool = True,
@@ -296,6 +309,7 @@ class EmbedSelector(BaseSelector):
         self.keep_weight = keep_weight
         self.search_after_change = search_after_change
         self.search_after_growth = search_after_growth
+        self.duel_when_torn = duel_when_torn
         self.coverage = coverage
         self.max_hypotheses = max_hypotheses
         self.preference_scales = preference_scales
@@ -660,7 +674,8 @@ class EmbedSelector(BaseSelector):
             return []
         sure = _at_least(belief, _SURE)
         grown = self.search_after_growth and belief.grown and len(sure) == k - 1
-        changed = self.search_after_change and belief.change_probability >= 0.5 and len(sure) < k
+        changed = (self.search_after_change and belief.change_probability >= 0.5 and len(sure) < k
+                   and not (self.duel_when_torn and _torn(belief, sure, k)))
         if not (grown or changed):
             return []
         position = {t: i for i, t in enumerate(tags)}
@@ -938,6 +953,15 @@ def _at_least(belief: SubsetBelief, probability: float) -> np.ndarray:
     marginals = np.asarray(belief.marginals, dtype=np.float64)
     order = np.argsort(-marginals, kind="stable")
     return order[marginals[order] >= probability]
+
+
+def _torn(belief: SubsetBelief, sure: np.ndarray, k: int) -> bool:
+    """Whether nearly all of the belief's doubt about the r = k - len(sure) tags it is unsure of
+    lies between r + 1 tags (their marginals sum to at least ``_TORN`` r): it is torn between
+    near-synonyms, say, rather than still looking for a tag."""
+    missing = k - len(sure)
+    unsure = np.delete(np.asarray(belief.marginals, dtype=np.float64), sure)
+    return float(np.sort(unsure)[::-1][:missing + 1].sum()) >= _TORN * missing
 
 
 def _library_key(library: TagLibrary) -> int:

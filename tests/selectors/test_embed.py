@@ -622,6 +622,44 @@ def test_after_a_change_of_taste_every_set_searches_until_the_belief_is_sure_aga
     assert best.source == "selector" and "Jazz" in best.tags
 
 
+def with_hypotheses(state, hypotheses, change_probability=1.0):
+    """``state`` with a belief that holds each hypothesis (a set of tags) with the given
+    probability: samples in proportion, marginals to match."""
+    belief = state.belief
+    index = {t: i for i, t in enumerate(belief.tags)}
+    samples = np.array([sorted(index[t] for t in subset)
+                        for subset, p in hypotheses.items() for _ in range(round(64 * p))])
+    marginals = np.zeros(len(belief.tags))
+    for subset, p in hypotheses.items():
+        marginals[[index[t] for t in subset]] += p
+    return replace(state, belief=replace(
+        belief, samples=samples, sample_scales=np.full(len(samples), belief.scale, dtype=np.float32),
+        marginals=marginals.astype(np.float32), grown=False, change_probability=change_probability))
+
+
+@pytest.mark.parametrize("case", ["torn", "looking", "option off"])
+def test_after_a_change_a_belief_torn_between_two_tags_duels_them_instead_of_searching(cache, case):
+    """Sure of Jazz and Sailing after a change, the belief is torn between Origami and Fencing
+    (near-synonyms, say): the best set is served and explored against the same set with the
+    other of the two, which a search (no Jazz and Sailing, seven other tags) would not do. Still
+    looking (the doubt spread over many tags), it searches."""
+    selector = EmbedSelector(pool_size=6, unshown_pool=0, duel_when_torn=case != "option off")
+    grown, _, learned = grown_state(cache, selector)
+    if case == "looking":
+        thirds = {"Origami": 0.4, "Fencing": 0.3, "Pottery": 0.2, "Opera": 0.1}
+    else:
+        thirds = {"Origami": 0.55, "Fencing": 0.45}
+    state = with_hypotheses(learned, {("Jazz", "Sailing", t): p for t, p in thirds.items()})
+    sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    shown = [set(s.tags) for s in sets]
+    if case != "torn":
+        assert all(s.source == "exploration" for s in sets) and not any("Jazz" in s for s in shown)
+        return
+    assert sets[0].source == "selector" and shown[0] == {"Jazz", "Sailing", "Origami"}
+    assert {"Jazz", "Sailing", "Fencing"} in shown[1:]
+
+
 def test_the_growth_flag_round_trips(cache):
     selector = EmbedSelector(pool_size=6, unshown_pool=0)
     grown, before, after = grown_state(cache, selector)
