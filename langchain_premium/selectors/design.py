@@ -100,19 +100,24 @@ def informative_sets(
     return chosen
 
 
-def search_sets(likelihood: np.ndarray, exclude: np.ndarray, m: int, k: int) -> list[tuple[int, ...]]:
+def search_sets(
+    likelihood: np.ndarray, exclude: np.ndarray, m: int, k: int, also: Sequence[int] = (),
+) -> list[tuple[int, ...]]:
     """``m`` disjoint sets of the ``m * k`` likeliest tags outside ``exclude``, dealt round robin
     (the likeliest m in different sets): one ranking screens m·k tags, and the set holding a
     liked one covers more of the user's set than the others, so it also tells the likeliest
-    apart. Fewer than ``m * k`` such tags: no sets.
+    apart. ``also``: tags screened in place of the least likely, dealt last. Fewer than
+    ``m * k`` such tags: no sets.
 
     Example:
         >>> search_sets(np.array([0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]), np.array([0]), m=2, k=2)
         [(1, 3), (2, 4)]
+        >>> search_sets(np.array([0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]), np.array([0]), m=2, k=2, also=[6])
+        [(1, 3), (2, 6)]
     """
-    excluded = set(np.asarray(exclude).tolist())
+    excluded = set(np.asarray(exclude).tolist()) | {int(i) for i in also}
     order = [int(i) for i in np.argsort(-np.asarray(likelihood, dtype=np.float64), kind="stable")
-             if int(i) not in excluded][:m * k]
+             if int(i) not in excluded][:m * k - len(also)] + [int(i) for i in also]
     if len(order) < m * k:
         return []
     return [tuple(sorted(order[g::m])) for g in range(m)]

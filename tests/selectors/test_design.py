@@ -70,3 +70,11 @@ def test_search_sets_deal_the_likeliest_tags_round_robin_into_disjoint_sets():
     # The six likeliest apart from tag 0, best first: 2, 4, 6, 3, 7, 1; the best three in different sets.
     assert sets == [(2, 3), (4, 7), (1, 6)]
     assert search_sets(likelihood, exclude=np.array([0, 1, 2, 3]), m=3, k=2) == []  # five tags left, six needed
+
+
+def test_search_sets_screen_the_tags_asked_for_in_place_of_the_least_likely():
+    likelihood = np.array([0.95, 0.1, 0.6, 0.3, 0.5, 0.05, 0.4, 0.2, 0.0])
+    # Tag 8 (the least likely) asked for: the five likeliest apart from tag 0, then 8, dealt last.
+    assert search_sets(likelihood, exclude=np.array([0]), m=3, k=2, also=[8]) == [(2, 3), (4, 7), (6, 8)]
+    # A tag asked for that is among the likeliest is screened once, still dealt last.
+    assert search_sets(likelihood, exclude=np.array([0]), m=3, k=2, also=[2]) == [(4, 7), (1, 6), (2, 3)]

@@ -660,6 +660,27 @@ def test_after_a_change_a_belief_torn_between_two_tags_duels_them_instead_of_sea
     assert {"Jazz", "Sailing", "Fencing"} in shown[1:]
 
 
+@pytest.mark.parametrize("stale", [1, 0])
+def test_a_search_after_a_change_also_screens_the_tag_shown_longest_ago(cache, stale):
+    """Sure of Jazz and Sailing after a change and still looking for the third tag, a search
+    screens the likeliest candidates and, with ``stale_in_search``, the tag shown longest ago,
+    however unlikely the belief finds it: a liked tag whose few showings went against it is
+    screened again instead of never."""
+    selector = EmbedSelector(pool_size=6, unshown_pool=0, stale_in_search=stale)
+    grown, _, learned = grown_state(cache, selector)
+    thirds = ["Origami", "Fencing", "Pottery", "Surfing", "Opera", "Botany", "Karate", "Pilates", "Baking", "Chess"]
+    state = with_hypotheses(learned, {("Jazz", "Sailing", t): 0.1 for t in thirds})
+    when = {t: 20 for t in state.tags} | {"Falconry": 3}  # Falconry: unlikely, and not shown since ranking 3
+    state = replace(state, last_shown=np.array([when[t] for t in state.tags], dtype=np.int32))
+    sets = selector.select(state, context(grown, cache), k=3, m=3, n_explore=2, explore=True,
+                           rng=np.random.default_rng(0))
+    shown = [t for s in sets for t in s.tags]
+    assert all(s.source == "exploration" for s in sets) and len(set(shown)) == 9  # a search: 9 tags
+    assert not {"Jazz", "Sailing"} & set(shown)
+    assert ("Falconry" in shown) == bool(stale)
+    assert len(set(thirds) & set(shown)) == 9 - stale  # the likeliest fill the rest
+
+
 def test_the_growth_flag_round_trips(cache):
     selector = EmbedSelector(pool_size=6, unshown_pool=0)
     grown, before, after = grown_state(cache, selector)
