@@ -143,6 +143,9 @@ def test_invalid_options_are_refused():
     EmbedSelector(change_rate=0.02, change_horizon=30)
     with pytest.raises(ValueError, match="change_horizon"):
         EmbedSelector(change_horizon=20)
+    for stale in (-1, 1.5):
+        with pytest.raises(ValueError, match="stale_in_search"):
+            EmbedSelector(stale_in_search=stale)
 
 
 def test_informative_exploration_explores_styles_too(cache):
