@@ -101,23 +101,31 @@ def informative_sets(
 
 
 def search_sets(
-    likelihood: np.ndarray, exclude: np.ndarray, m: int, k: int, also: Sequence[int] = (),
+    likelihood: np.ndarray, exclude: np.ndarray, m: int, k: int,
+    last_shown: Optional[np.ndarray] = None, stale: int = 0,
 ) -> list[tuple[int, ...]]:
     """``m`` disjoint sets of the ``m * k`` likeliest tags outside ``exclude``, dealt round robin
     (the likeliest m in different sets): one ranking screens m·k tags, and the set holding a
     liked one covers more of the user's set than the others, so it also tells the likeliest
-    apart. ``also``: tags screened in place of the least likely, dealt last. Fewer than
-    ``m * k`` such tags: no sets.
+    apart. With ``last_shown`` (when each tag was last shown), the last ``stale`` of the m·k are
+    instead the tags shown longest ago of those the likeliest leave out (the likelier first among
+    equals), dealt last. Fewer than ``m * k`` tags outside ``exclude``: no sets.
 
     Example:
         >>> search_sets(np.array([0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]), np.array([0]), m=2, k=2)
         [(1, 3), (2, 4)]
-        >>> search_sets(np.array([0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]), np.array([0]), m=2, k=2, also=[6])
+        >>> last_shown = np.array([9, 9, 9, 9, 9, 9, 2])  # tag 6 shown longest ago
+        >>> search_sets(np.array([0.9, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]), np.array([0]), m=2, k=2,
+        ...             last_shown=last_shown, stale=1)
         [(1, 3), (2, 6)]
     """
-    excluded = set(np.asarray(exclude).tolist()) | {int(i) for i in also}
+    excluded = set(np.asarray(exclude).tolist())
     order = [int(i) for i in np.argsort(-np.asarray(likelihood, dtype=np.float64), kind="stable")
-             if int(i) not in excluded][:m * k - len(also)] + [int(i) for i in also]
+             if int(i) not in excluded]
     if len(order) < m * k:
         return []
+    if stale and last_shown is not None:
+        keep = m * k - min(stale, m * k)
+        order = order[:keep] + sorted(order[keep:], key=lambda i: last_shown[i])  # stable: likelier first
+    order = order[:m * k]
     return [tuple(sorted(order[g::m])) for g in range(m)]

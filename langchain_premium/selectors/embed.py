@@ -693,12 +693,11 @@ class EmbedSelector(BaseSelector):
                    and not (self.duel_when_torn and _torn(belief, sure, k)))
         if not (grown or changed):
             return []
-        stale: list[int] = []
-        if changed and not grown and self.stale_in_search:
-            stale = _stalest_beyond(belief, sure, state.last_shown_of(belief.tags), m * k, self.stale_in_search)
+        stale = self.stale_in_search if changed and not grown else 0
+        last_shown = state.last_shown_of(belief.tags) if stale else None
         position = {t: i for i, t in enumerate(tags)}
         return [tuple(sorted(position[belief.tags[i]] for i in subset))
-                for subset in search_sets(belief.marginals, sure, m, k, also=stale)]
+                for subset in search_sets(belief.marginals, sure, m, k, last_shown, stale)]
 
     @staticmethod
     def _scored(tag_set: TagSet, subset: tuple[int, ...], coverage: Optional[CoverageUtility]) -> TagSet:
@@ -980,16 +979,6 @@ def _torn(belief: SubsetBelief, sure: np.ndarray, k: int) -> bool:
     missing = k - len(sure)
     unsure = np.delete(np.asarray(belief.marginals, dtype=np.float64), sure)
     return float(np.sort(unsure)[::-1][:missing + 1].sum()) >= _TORN * missing
-
-
-def _stalest_beyond(belief: SubsetBelief, sure: np.ndarray, last_shown: np.ndarray, size: int, count: int) -> list[int]:
-    """Of the tags a search of ``size`` tags would leave out (``sure``, and the unsure beyond the
-    likeliest ``size - count``), the ``count`` shown longest ago, the likeliest first among equals."""
-    count = min(count, size)
-    left_out = set(np.asarray(sure).tolist())
-    unsure = [int(i) for i in np.argsort(-np.asarray(belief.marginals, dtype=np.float64), kind="stable")
-              if int(i) not in left_out]
-    return sorted(unsure[size - count:], key=lambda i: last_shown[i])[:count]  # stable: likeliest first
 
 
 def _library_key(library: TagLibrary) -> int:

@@ -72,9 +72,12 @@ def test_search_sets_deal_the_likeliest_tags_round_robin_into_disjoint_sets():
     assert search_sets(likelihood, exclude=np.array([0, 1, 2, 3]), m=3, k=2) == []  # five tags left, six needed
 
 
-def test_search_sets_screen_the_tags_asked_for_in_place_of_the_least_likely():
+def test_search_sets_screen_the_tags_shown_longest_ago_in_place_of_the_least_likely():
     likelihood = np.array([0.95, 0.1, 0.6, 0.3, 0.5, 0.05, 0.4, 0.2, 0.0])
-    # Tag 8 (the least likely) asked for: the five likeliest apart from tag 0, then 8, dealt last.
-    assert search_sets(likelihood, exclude=np.array([0]), m=3, k=2, also=[8]) == [(2, 3), (4, 7), (6, 8)]
-    # A tag asked for that is among the likeliest is screened once, still dealt last.
-    assert search_sets(likelihood, exclude=np.array([0]), m=3, k=2, also=[2]) == [(4, 7), (1, 6), (2, 3)]
+    last_shown = np.array([9, 9, 9, 9, 9, 9, 9, 9, 2])  # tag 8 (the least likely) shown longest ago
+    # The five likeliest apart from tag 0, then 8, dealt last.
+    assert search_sets(likelihood, np.array([0]), m=3, k=2, last_shown=last_shown, stale=1) == [(2, 3), (4, 7), (6, 8)]
+    # Among the equally stale beyond the five likeliest (1, 5, 8 shown at 9), the likeliest: tag 1.
+    assert search_sets(likelihood, np.array([0]), m=3, k=2, last_shown=np.full(9, 9), stale=1) == [(2, 3), (4, 7), (1, 6)]
+    # The likeliest tags are never swapped out, however long ago they were shown.
+    assert search_sets(likelihood, np.array([0]), m=3, k=2, last_shown=np.arange(9)[::-1], stale=1) == [(2, 3), (4, 7), (6, 8)]
