@@ -142,6 +142,7 @@ _DOMAIN_DETAILS = (
     "through them in that order while keeping {aspect} in view.",
 )
 _BRIEF_FRAMES = ("{tag}: mind {aspect}.", "Via {tag}: focus on {aspect}.")
+_BRIEF_CLOSING = "That is the short version."
 _CLOSINGS = (
     "Together, these views give a well-rounded starting point for {topic}.",
     "Combining these angles should make {topic} easier to act on.",
@@ -155,9 +156,11 @@ _STYLE_LINES: dict[str, tuple[str, ...]] = {
         "This deserves careful consideration, so the points below are stated plainly.",
         "The matter is worth treating soberly; here are the essentials.",
     ),
+    # Neither side names the topic: a judge that reads it must tell the sides apart by tone,
+    # not by how much more of the answer is about the question.
     "humorous": (
-        "(On the bright side, nobody has ever been bitten by {topic}.)",
-        "(If all else fails, a cup of coffee and a sense of humour go a long way with {topic}.)",
+        "(On the bright side, a little joke never hurt anyone.)",
+        "(If all else fails, a cup of coffee and a sense of humour go a long way.)",
     ),
     "objective": (
         "Sticking to widely accepted evidence rather than opinion, the facts point the same way.",
@@ -211,11 +214,13 @@ def _write_answer(query: str, domains: Sequence[str], styles: Sequence[str], see
             f"In summary: set a clear goal for {topic}, apply each perspective above in turn, "
             "and review what worked before the next step."
         )
-    elif not brief:
+    elif brief:
+        sentences.append(_BRIEF_CLOSING)
+    else:
         closings = _CLOSINGS if domains else _PLAIN_CLOSINGS
         sentences.append(pick(closings, "closing").format(topic=topic))
     if "humorous" in style_keys:
-        sentences.append(pick(_STYLE_LINES["humorous"], "humorous").format(topic=topic))
+        sentences.append(pick(_STYLE_LINES["humorous"], "humorous"))
     return " ".join(sentences)
 
 
@@ -249,12 +254,13 @@ class OfflineChatModel(BaseChatModel):
     It writes no real content: it reads the domains and writing styles named in the system
     prompt (``...from the following domains: A, B, C.`` and ``...in the following writing
     styles: X, Y.``) and composes an answer to the last human message that names every domain
-    and frames the question through it, shaped by the styles (Brief is short, Thorough adds
-    detail, Humorous adds a light remark, ...). The same messages always give the same text.
-    A LaMP-2 style prompt that asks for the tag name only is answered with its reference
-    opinion (without one: the listed tag the prompt mentions most). The package's helper
-    prompts (PREMIUM-Prompt's candidate generator, the TidyBot summariser, the OPPU profiler)
-    get answers in their formats inferred from the text given (see ``offline_roles``).
+    and frames the question through it, shaped by the styles (Brief is short and says so,
+    Thorough adds detail and a summary, Humorous adds a light remark, ...). The same messages
+    always give the same text. A LaMP-2 style prompt that asks for the tag name only is
+    answered with its reference opinion (without one: the listed tag the prompt mentions
+    most). The package's helper prompts (PREMIUM-Prompt's candidate generator, the TidyBot
+    summariser, the OPPU profiler) get answers in their formats inferred from the text given
+    (see ``offline_roles``).
     ``latency`` seconds are slept per call, so concurrency can be observed.
 
     Example:

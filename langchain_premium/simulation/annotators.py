@@ -47,10 +47,13 @@ DEFAULT_TEMPERATURE = 0.03
 ANSWER_TEMPERATURE = 0.015
 
 #: One sentence per writing style that an answer in that style tends to contain; an answer's
-#: style score is its best-matching sentence against the liked side minus the other side.
+#: style score is its best-matching sentence against the liked side minus the other side. With
+#: the stand-in's answers, the noiseless judge prefers the liked side of every pair when only
+#: that style differs (tests/simulation/test_annotators.py), so a learner can find every style.
 STYLE_PROBES: dict[str, str] = {
-    "Thorough": "In more detail, this goes through every step thoroughly and then sums it up.",
-    "Brief": "A brief tip in a few words.",
+    "Thorough": "In summary: set a clear goal, apply each perspective in turn, and review what worked "
+                "before the next step.",
+    "Brief": "That is the short version, in a few words.",
     "Objective": "Sticking to established evidence and facts rather than opinions.",
     "Subjective": "Personally, in my own opinion, I find this the most rewarding.",
     "Humorous": "A light-hearted joke to make you smile.",

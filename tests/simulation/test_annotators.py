@@ -11,6 +11,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
 
 from langchain_premium.errors import PremiumError
+from langchain_premium.offline import OfflineChatModel
+from langchain_premium.prompts import DEFAULT_GENERATION_PROMPT, generation_variables
 from langchain_premium.simulation.annotators import (
     ANSWER_TEMPERATURE,
     DEFAULT_TEMPERATURE,
@@ -19,7 +21,9 @@ from langchain_premium.simulation.annotators import (
     LLMAnnotator,
     parse_ranking,
 )
+from langchain_premium.simulation.queries import load_queries
 from langchain_premium.simulation.users import UserTags
+from langchain_premium.tags import DEFAULT_BINARY_PAIRS, TagLibrary
 
 QUERY = "Write a short guide to spending a free Saturday."
 ANSWERS = [
@@ -63,6 +67,27 @@ def test_style_probes_favour_the_liked_side(embeddings):
              "Bake bread. From a professional standpoint, follow recognised standards."]
     assert annotator.rank(QUERY, texts, UserTags(("Baking",), ("Amateurish",))) == [0, 1]
     assert annotator.rank(QUERY, texts, UserTags(("Baking",), ("Professional",))) == [1, 0]
+
+
+@pytest.mark.parametrize("liked", [side for pair in DEFAULT_BINARY_PAIRS for side in pair])
+def test_the_judge_prefers_the_stand_ins_answer_in_the_liked_style(embeddings, liked):
+    # Table 9 measures whether the learner finds the user's style; it can only find a side the
+    # judge rewards. Same query and tags, every other style the same: only ``liked`` flipped.
+    llm, library = OfflineChatModel(), TagLibrary.default(binary=True)
+    queries, rng = load_queries("routine_writing").train, np.random.default_rng(0)
+    annotator = EmbeddingAnnotator(embeddings, temperature=0.0)
+    pair = next(p for p in DEFAULT_BINARY_PAIRS if liked in p)
+    other = pair[1] if liked == pair[0] else pair[0]
+    margins = []
+    for case in range(8):
+        tags = library.sample(3, rng)
+        rest = [side[rng.integers(2)] for side in DEFAULT_BINARY_PAIRS if side != pair]
+        query = queries[int(rng.integers(len(queries)))]
+        answers = [llm.invoke(DEFAULT_GENERATION_PROMPT.invoke(generation_variables(query, tags, [style, *rest]))).content
+                   for style in (liked, other)]
+        relevance = annotator.relevance(query, answers, UserTags(tuple(tags), (liked, *rest)))
+        margins.append(relevance[0] - relevance[1])
+    assert np.mean(margins) > 0 and np.mean(np.array(margins) > 0) >= 0.5, margins
 
 
 def test_noisy_rankings_are_permutations_reproducible_from_a_seed():
