@@ -360,6 +360,46 @@ def test_a_state_saved_before_the_record_of_shown_tags_counts_every_tag_unshown(
                            rng=np.random.default_rng(0))
 
 
+STYLED = TagLibrary(TAGS, binary_pairs=[("Brief", "Thorough"), ("Serious", "Humorous")])
+
+
+@pytest.mark.parametrize("apart", [True, False])
+def test_sets_that_test_tags_keep_the_best_sets_styles(cache, apart):
+    """Four style pairs can move the judge as much as a tag: a set that tests tags in other
+    styles than the best set's blurs what its ranking says about the tags."""
+    selector = EmbedSelector(styles_apart=apart)
+    learned = selector.learn(selector.initial_state(STYLED), ranked_sets({"Jazz", "Sailing"}, STYLED, cache, 4),
+                             STYLED, cache, np.random.default_rng(0))
+    assert learned.belief is not None
+    restyled = 0
+    for seed in range(6):
+        best, *explored = selector.select(learned, context(STYLED, cache), k=2, m=3, n_explore=2, explore=True,
+                                          rng=np.random.default_rng(seed))
+        assert all(set(s.tags) != set(best.tags) for s in explored)  # these sets test tags
+        restyled += sum(s.styles != best.styles for s in explored)
+    assert restyled == 0 if apart else restyled > 0
+
+
+@pytest.mark.parametrize("apart", [True, False])
+def test_a_sure_belief_shows_the_best_set_in_other_styles(cache, apart):
+    """Sure of the tags, one exploring set is the best set in other styles: the ranking of two
+    answers that differ only in style says which style the user likes (Table 9)."""
+    selector = EmbedSelector(styles_apart=apart)
+    learned = selector.learn(selector.initial_state(STYLED), ranked_sets({"Jazz", "Sailing"}, STYLED, cache, 12),
+                             STYLED, cache, np.random.default_rng(0))
+    learned = sure_of(learned, ("Jazz", "Sailing"))
+    for seed in range(6):
+        best, *explored = selector.select(learned, context(STYLED, cache), k=2, m=3, n_explore=2, explore=True,
+                                          rng=np.random.default_rng(seed))
+        restyled = [s for s in explored if set(s.tags) == set(best.tags)]
+        if apart:
+            assert len(restyled) == 1 and restyled[0].styles != best.styles
+            sweep = [s for s in explored if s is not restyled[0]]
+            assert len(set(sweep[0].tags) & set(best.tags)) == 1 and sweep[0].styles == best.styles
+        else:
+            assert not restyled
+
+
 @pytest.mark.parametrize("sweep", [True, False])
 def test_a_sure_belief_duels_the_tags_shown_longest_ago_first(cache, sweep):
     """A liked tag that a change of taste brought in is shown within about n / (m - 1) rankings,
