@@ -665,15 +665,18 @@ class EmbedSelector(BaseSelector):
                 return swap_in(best, newcomers.pop(), rng)
 
             explored += fill_distinct(own + explored, rest, n_explore - len(explored) - style_duel, fallback)
-            styles = []
-            for i in range(len(explored)):
+
+            def drawn_styles(i: int) -> tuple[str, ...]:
                 full = mean.copy()
                 full[style_cols] = style_draws[i]
-                # A set that tests tags in the best set's styles is ranked for its tags alone.
-                styles.append(own_styles if self.styles_apart and belief is not None else _styles(library, full))
+                return _styles(library, full)
+
+            # A set that tests tags in the best set's styles is ranked for its tags alone.
+            keep_styles = self.styles_apart and belief is not None
+            styles = [own_styles if keep_styles else drawn_styles(i) for i in range(len(explored))]
             if style_duel:
                 explored.append(best)
-                styles.append(_other_styles(library, mean, style_draws[-1], own_styles))
+                styles.append(_other_styles(library, mean, drawn_styles(-1), own_styles))
             return result + [self._scored(to_tag_set(all_tags, subset, score, "exploration", styles[i]), subset, coverage)
                              for i, subset in enumerate(explored)]
 
@@ -1004,17 +1007,14 @@ def _library_key(library: TagLibrary) -> int:
     return stable_hash("\x1f".join(library.tags))  # control characters are never in a tag
 
 
-def _other_styles(library: TagLibrary, mean: np.ndarray, draw: np.ndarray,
+def _other_styles(library: TagLibrary, mean: np.ndarray, drawn: tuple[str, ...],
                   shown: tuple[str, ...]) -> tuple[str, ...]:
-    """The styles of a posterior draw (``draw``: scores of the style columns); if they are the
-    ``shown`` ones, those with the pair the model is least sure of (``mean``'s closest) flipped."""
-    full = mean.copy()
-    full[len(library.tags):] = draw
-    styles = _styles(library, full)
-    if styles != shown:
-        return styles
-    position = {tag: i for i, tag in enumerate(library.all_tags)}
-    closest = int(np.argmin([abs(mean[position[a]] - mean[position[b]]) for a, b in library.binary_pairs]))
+    """``drawn`` (a posterior draw's styles) if they differ from the ``shown`` ones, else those
+    with the pair the model is least sure of (the closest scores in ``mean``) flipped."""
+    if drawn != shown:
+        return drawn
+    gaps = [abs(mean[library.index(a)] - mean[library.index(b)]) for a, b in library.binary_pairs]
+    closest = int(np.argmin(gaps))
     a, b = library.binary_pairs[closest]
     return tuple((b if s == a else a) if i == closest else s for i, s in enumerate(shown))
 
